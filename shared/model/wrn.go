@@ -1,0 +1,424 @@
+// Package model defines the classifiers of the project: the pre-activation
+// WideResNet family WRN-d-k (Zagoruyko & Komodakis, BMVC 2016) used by the
+// ART paper, as plain GoMLX graph functions of a variable scope and an input
+// node.
+//
+// Every forward pass chooses its activation (ReLU, or softplus with a large
+// beta for passes differentiated through an input gradient, since ReLU has no
+// second derivative) and its batch-norm mode. Input normalisation is part of
+// the model, so inputs, attributions and attacks live in [0,1] pixel space.
+// Images are NHWC.
+package model
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"regexp"
+	"strconv"
+
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/layers/activation"
+	gmodel "github.com/gomlx/gomlx/ml/model"
+)
+
+// Config describes a WideResNet WRN-Depth-Width and its input.
+type Config struct {
+	Depth, Width int // WRN-d-k: d = 6n+4 layers, widths 16k, 32k, 64k.
+	NumClasses   int
+	// InputSize is the image height and width; Channels the input channels.
+	InputSize, Channels int
+	// Mean and Std normalise each input channel inside the model.
+	Mean, Std []float32
+}
+
+var archRE = regexp.MustCompile(`^(?i)wrn-(\d+)-(\d+)$`)
+
+// ParseArch parses a name such as "WRN-10-1" into a Config with the given
+// number of classes, input size and channels, and neutral normalisation
+// (mean 0.5, std 0.25 per channel) that callers may replace with dataset
+// statistics.
+func ParseArch(name string, numClasses, inputSize, channels int) (Config, error) {
+	m := archRE.FindStringSubmatch(name)
+	if m == nil {
+		return Config{}, fmt.Errorf("unknown architecture %q (want WRN-d-k, e.g. WRN-10-1, WRN-16-4, WRN-28-10)", name)
+	}
+	d, _ := strconv.Atoi(m[1])
+	k, _ := strconv.Atoi(m[2])
+	c := Config{Depth: d, Width: k, NumClasses: numClasses, InputSize: inputSize, Channels: channels}
+	c.Mean, c.Std = make([]float32, channels), make([]float32, channels)
+	for i := range channels {
+		c.Mean[i], c.Std[i] = 0.5, 0.25
+	}
+	return c, c.Validate()
+}
+
+// Name is the architecture's name, e.g. "WRN-10-1".
+func (c Config) Name() string { return fmt.Sprintf("WRN-%d-%d", c.Depth, c.Width) }
+
+// Validate checks that the configuration describes a buildable network.
+func (c Config) Validate() error {
+	switch {
+	case c.Depth < 10 || (c.Depth-4)%6 != 0:
+		return fmt.Errorf("%s: depth must be 6n+4 with n >= 1 (10, 16, 22, 28, 40, ...)", c.Name())
+	case c.Width < 1:
+		return fmt.Errorf("%s: width must be >= 1", c.Name())
+	case c.NumClasses < 2:
+		return fmt.Errorf("%s: need at least 2 classes, got %d", c.Name(), c.NumClasses)
+	case c.InputSize < 4:
+		return fmt.Errorf("%s: input size %d too small (need >= 4)", c.Name(), c.InputSize)
+	case c.Channels < 1 || len(c.Mean) != c.Channels || len(c.Std) != c.Channels:
+		return fmt.Errorf("%s: normalisation needs one mean and std per channel (%d channels, %d means, %d stds)",
+			c.Name(), c.Channels, len(c.Mean), len(c.Std))
+	}
+	for _, s := range c.Std {
+		if !(s > 0) {
+			return fmt.Errorf("%s: normalisation std must be positive, got %v", c.Name(), c.Std)
+		}
+	}
+	return nil
+}
+
+// BlocksPerGroup is n = (d-4)/6.
+func (c Config) BlocksPerGroup() int { return (c.Depth - 4) / 6 }
+
+// groupWidths returns the output widths of the stem and the three groups.
+func (c Config) groupWidths() [4]int {
+	return [4]int{16, 16 * c.Width, 32 * c.Width, 64 * c.Width}
+}
+
+// VarKind says how a variable is initialised and whether it is trained.
+type VarKind int
+
+const (
+	KindConv    VarKind = iota // conv kernel [k,k,cin,cout]: Kaiming normal, fan-out.
+	KindBNScale                // batch-norm gamma [c]: ones.
+	KindBNOffset               // batch-norm beta [c]: zeros.
+	KindBNMean                 // running mean [c]: zeros, not trained.
+	KindBNVar                  // running variance [c]: ones, not trained.
+	KindDenseW                 // classifier weights [in,out]: uniform(+-1/sqrt(in)).
+	KindDenseB                 // classifier bias [out]: zeros.
+)
+
+// Trainable reports whether variables of this kind receive gradients.
+func (k VarKind) Trainable() bool { return k != KindBNMean && k != KindBNVar }
+
+// VarSpec names one variable of the model.
+type VarSpec struct {
+	Path  string // scope path, e.g. "/group1/block0/conv1/weights"
+	Shape []int
+	Kind  VarKind
+}
+
+// block describes one residual block.
+type block struct {
+	scope             string
+	cin, cout, stride int
+}
+
+func (c Config) blocks() []block {
+	w := c.groupWidths()
+	var bs []block
+	cin := w[0]
+	for g, stride := range []int{1, 2, 2} {
+		for i := range c.BlocksPerGroup() {
+			s := 1
+			if i == 0 {
+				s = stride
+			}
+			bs = append(bs, block{fmt.Sprintf("/group%d/block%d", g+1, i), cin, w[g+1], s})
+			cin = w[g+1]
+		}
+	}
+	return bs
+}
+
+// Variables lists every variable of the model, in a fixed order: the
+// checkpoint layout and initialisation both follow it.
+func (c Config) Variables() []VarSpec {
+	var vs []VarSpec
+	conv := func(path string, k, cin, cout int) {
+		vs = append(vs, VarSpec{path + "/weights", []int{k, k, cin, cout}, KindConv})
+	}
+	bn := func(path string, ch int) {
+		vs = append(vs,
+			VarSpec{path + "/scale", []int{ch}, KindBNScale},
+			VarSpec{path + "/offset", []int{ch}, KindBNOffset},
+			VarSpec{path + "/mean", []int{ch}, KindBNMean},
+			VarSpec{path + "/variance", []int{ch}, KindBNVar})
+	}
+	w := c.groupWidths()
+	conv("/stem/conv", 3, c.Channels, w[0])
+	for _, b := range c.blocks() {
+		bn(b.scope+"/bn1", b.cin)
+		conv(b.scope+"/conv1", 3, b.cin, b.cout)
+		bn(b.scope+"/bn2", b.cout)
+		conv(b.scope+"/conv2", 3, b.cout, b.cout)
+		if b.cin != b.cout || b.stride != 1 {
+			conv(b.scope+"/shortcut", 1, b.cin, b.cout)
+		}
+	}
+	bn("/head/bn", w[3])
+	vs = append(vs,
+		VarSpec{"/head/fc/weights", []int{w[3], c.NumClasses}, KindDenseW},
+		VarSpec{"/head/fc/bias", []int{c.NumClasses}, KindDenseB})
+	return vs
+}
+
+// NumParams counts the trainable parameters.
+func (c Config) NumParams() int {
+	n := 0
+	for _, v := range c.Variables() {
+		if v.Kind.Trainable() {
+			n += product(v.Shape)
+		}
+	}
+	return n
+}
+
+func product(s []int) int {
+	p := 1
+	for _, d := range s {
+		p *= d
+	}
+	return p
+}
+
+// InitValues returns freshly initialised values for every variable, drawn
+// from a PCG stream seeded with seed, so that initialisation is identical on
+// every platform and backend. Conv kernels use Kaiming-normal (fan-out, ReLU
+// gain) as the reference WRN code does.
+func (c Config) InitValues(seed uint64) map[string][]float32 {
+	rng := rand.New(rand.NewPCG(seed, 0x5eed_a57))
+	vals := make(map[string][]float32)
+	for _, v := range c.Variables() {
+		x := make([]float32, product(v.Shape))
+		switch v.Kind {
+		case KindConv:
+			std := math.Sqrt(2 / float64(v.Shape[0]*v.Shape[1]*v.Shape[3]))
+			for i := range x {
+				x[i] = float32(rng.NormFloat64() * std)
+			}
+		case KindBNScale, KindBNVar:
+			for i := range x {
+				x[i] = 1
+			}
+		case KindDenseW:
+			b := 1 / math.Sqrt(float64(v.Shape[0]))
+			for i := range x {
+				x[i] = float32((2*rng.Float64() - 1) * b)
+			}
+		}
+		vals[v.Path] = x
+	}
+	return vals
+}
+
+// SetValues creates (or overwrites) the model's variables in store from
+// values keyed by VarSpec.Path, checking that every variable is present with
+// the right number of elements.
+func (c Config) SetValues(store *gmodel.Store, values map[string][]float32) error {
+	for _, v := range c.Variables() {
+		x, ok := values[v.Path]
+		if !ok {
+			return fmt.Errorf("%s: missing variable %s", c.Name(), v.Path)
+		}
+		if len(x) != product(v.Shape) {
+			return fmt.Errorf("%s: variable %s has %d values, want shape %v", c.Name(), v.Path, len(x), v.Shape)
+		}
+		t := tensors.FromFlatDataAndDimensions(append([]float32(nil), x...), v.Shape...)
+		if existing := store.GetVariable(v.Path); existing != nil {
+			if err := existing.SetValue(t); err != nil {
+				return fmt.Errorf("setting %s: %w", v.Path, err)
+			}
+			continue
+		}
+		variable, err := store.CreateVariable(v.Path, t)
+		if err != nil {
+			return fmt.Errorf("creating %s: %w", v.Path, err)
+		}
+		variable.SetTrainable(v.Kind.Trainable())
+	}
+	return nil
+}
+
+// Values reads every model variable out of store, keyed by VarSpec.Path.
+func (c Config) Values(store *gmodel.Store) (map[string][]float32, error) {
+	out := make(map[string][]float32)
+	for _, v := range c.Variables() {
+		variable := store.GetVariable(v.Path)
+		if variable == nil {
+			return nil, fmt.Errorf("%s: variable %s not in the store", c.Name(), v.Path)
+		}
+		t, err := variable.Value()
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", v.Path, err)
+		}
+		x, err := tensors.CopyFlatData[float32](t)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", v.Path, err)
+		}
+		out[v.Path] = x
+	}
+	return out, nil
+}
+
+// Activation is the nonlinearity of a forward pass.
+type Activation struct {
+	// Beta > 0 selects softplus_beta(x) = log(1+exp(beta*x))/beta, which
+	// tends to ReLU as beta grows and has non-zero second derivatives; 0
+	// selects ReLU.
+	Beta float64
+}
+
+// ReLU is the activation of ordinary forward passes.
+var ReLU = Activation{}
+
+// Softplus returns the smooth activation used wherever an input gradient is
+// differentiated again (the paper uses beta = 50).
+func Softplus(beta float64) Activation { return Activation{Beta: beta} }
+
+// DefaultBeta is the paper's softplus beta.
+const DefaultBeta = 50
+
+func (a Activation) String() string {
+	if a.Beta > 0 {
+		return fmt.Sprintf("softplus(beta=%g)", a.Beta)
+	}
+	return "relu"
+}
+
+// Apply applies the activation. Softplus is written as
+// max(x,0) + log1p(exp(-beta*|x|))/beta, which never overflows.
+func (a Activation) Apply(x *graph.Node) *graph.Node {
+	if a.Beta <= 0 {
+		return activation.Relu(x)
+	}
+	neg := graph.Neg(graph.MulScalar(graph.Abs(x), a.Beta))
+	return graph.Add(graph.Max(x, graph.ZerosLike(x)), graph.DivScalar(graph.Log1p(graph.Exp(neg)), a.Beta))
+}
+
+// Pass configures one forward pass.
+type Pass struct {
+	Act Activation
+	// Train normalises with the batch's statistics; otherwise with the
+	// running averages.
+	Train bool
+	// UpdateStats (with Train) writes new running averages (momentum 0.1, as
+	// PyTorch) into the batch-norm variables. Set it on exactly one pass per
+	// training step.
+	UpdateStats bool
+	// Conv selects the convolution formulation (ConvAuto by default).
+	Conv ConvImpl
+}
+
+// BNEpsilon is added to the variance in batch norm (PyTorch's default).
+const BNEpsilon = 1e-5
+
+// BNMomentum is the weight of the batch statistics in the running averages.
+const BNMomentum = 0.1
+
+// Logits runs the network on x, shaped [N, H, W, C] with values in [0,1], and
+// returns the logits [N, NumClasses]. The variables must exist in scope's
+// store (see SetValues).
+func (c Config) Logits(scope *gmodel.Scope, x *graph.Node, p Pass) *graph.Node {
+	g := x.Graph()
+	// Backends that prefer constants (the Go backend) would otherwise bake the
+	// weights into inference graphs, and a cached executable would keep
+	// computing with stale weights after a training step or a checkpoint load.
+	scope.Store().SetTraining(g, true)
+	dims := x.Shape().Dimensions
+	if len(dims) != 4 || dims[1] != c.InputSize || dims[2] != c.InputSize || dims[3] != c.Channels {
+		panic(fmt.Errorf("%s expects input [N,%d,%d,%d], got %v", c.Name(), c.InputSize, c.InputSize, c.Channels, dims))
+	}
+	mean := channels(graph.ConvertDType(graph.Const(g, c.Mean), x.DType()))
+	invStd := make([]float32, c.Channels)
+	for i, s := range c.Std {
+		invStd[i] = 1 / s
+	}
+	h := graph.Mul(graph.Sub(x, mean), channels(graph.ConvertDType(graph.Const(g, invStd), x.DType())))
+
+	v := func(path string) *graph.Node {
+		variable := scope.Store().GetVariable(path)
+		if variable == nil {
+			panic(fmt.Errorf("%s: variable %s missing from the store (initialise the model first)", c.Name(), path))
+		}
+		return asDType(variable.NodeValue(g), x)
+	}
+	conv := func(path string, x *graph.Node, stride, pad int) *graph.Node {
+		return Conv2D(x, v(path+"/weights"), stride, pad, p.Conv)
+	}
+	bnAct := func(path string, x *graph.Node) *graph.Node {
+		return p.Act.Apply(c.batchNorm(scope, path, x, p))
+	}
+
+	h = conv("/stem/conv", h, 1, 1)
+	for _, b := range c.blocks() {
+		o := bnAct(b.scope+"/bn1", h)
+		shortcut := h
+		if b.cin != b.cout || b.stride != 1 {
+			// As in the reference WRN code, the projection takes the
+			// pre-activated input; the identity shortcut the raw one.
+			shortcut = conv(b.scope+"/shortcut", o, b.stride, 0)
+		}
+		o = conv(b.scope+"/conv1", o, b.stride, 1)
+		o = conv(b.scope+"/conv2", bnAct(b.scope+"/bn2", o), 1, 1)
+		h = graph.Add(o, shortcut)
+	}
+	h = bnAct("/head/bn", h)
+	h = graph.ReduceMean(h, 1, 2) // global average pool -> [N, C]
+	logits := graph.DotGeneral(h, []int{1}, nil, v("/head/fc/weights"), []int{0}, nil)
+	return graph.Add(logits, graph.InsertAxes(v("/head/fc/bias"), 0))
+}
+
+// batchNorm normalises x [N,H,W,C] per channel.
+func (c Config) batchNorm(scope *gmodel.Scope, path string, x *graph.Node, p Pass) *graph.Node {
+	g := x.Graph()
+	get := func(name string) *gmodel.Variable {
+		variable := scope.Store().GetVariable(path + "/" + name)
+		if variable == nil {
+			panic(fmt.Errorf("%s: variable %s/%s missing from the store", c.Name(), path, name))
+		}
+		return variable
+	}
+	scale, offset := asDType(get("scale").NodeValue(g), x), asDType(get("offset").NodeValue(g), x)
+	meanVar, varVar := get("mean"), get("variance")
+	var mean, variance *graph.Node
+	if p.Train {
+		mean = graph.ReduceMean(x, 0, 1, 2)
+		variance = graph.ReduceMean(graph.Square(graph.Sub(x, channels(mean))), 0, 1, 2)
+		if p.UpdateStats {
+			d := x.Shape().Dimensions
+			n := float64(d[0] * d[1] * d[2])
+			unbiased := graph.MulScalar(graph.StopGradient(variance), n/max(n-1, 1))
+			upd := func(v *gmodel.Variable, batch *graph.Node) {
+				old := v.NodeValue(g)
+				batch = graph.ConvertDType(batch, old.DType())
+				v.SetNodeValue(graph.Add(graph.MulScalar(old, 1-BNMomentum), graph.MulScalar(batch, BNMomentum)))
+			}
+			upd(meanVar, graph.StopGradient(mean))
+			upd(varVar, unbiased)
+		}
+	} else {
+		mean, variance = asDType(meanVar.NodeValue(g), x), asDType(varVar.NodeValue(g), x)
+	}
+	// Div by Sqrt instead of Rsqrt: GoMLX has no gradient for Rsqrt.
+	inv := graph.Div(scale, graph.Sqrt(graph.AddScalar(variance, BNEpsilon)))
+	return graph.Add(graph.Mul(graph.Sub(x, channels(mean)), channels(inv)), channels(offset))
+}
+
+// channels reshapes a per-channel vector [C] to [1,1,1,C] for NHWC broadcasting.
+func channels(v *graph.Node) *graph.Node {
+	return graph.Reshape(v, 1, 1, 1, v.Shape().Dimensions[0])
+}
+
+// asDType converts a variable's value to like's dtype, so that a float64
+// input (used by the finite-difference tests) runs the whole network in
+// float64 while the weights stay stored as float32.
+func asDType(n, like *graph.Node) *graph.Node {
+	if n.DType() == like.DType() {
+		return n
+	}
+	return graph.ConvertDType(n, like.DType())
+}
