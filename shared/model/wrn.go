@@ -92,13 +92,13 @@ func (c Config) groupWidths() [4]int {
 type VarKind int
 
 const (
-	KindConv    VarKind = iota // conv kernel [k,k,cin,cout]: Kaiming normal, fan-out.
-	KindBNScale                // batch-norm gamma [c]: ones.
-	KindBNOffset               // batch-norm beta [c]: zeros.
-	KindBNMean                 // running mean [c]: zeros, not trained.
-	KindBNVar                  // running variance [c]: ones, not trained.
-	KindDenseW                 // classifier weights [in,out]: uniform(+-1/sqrt(in)).
-	KindDenseB                 // classifier bias [out]: zeros.
+	KindConv     VarKind = iota // conv kernel [k,k,cin,cout]: Kaiming normal, fan-out.
+	KindBNScale                 // batch-norm gamma [c]: ones.
+	KindBNOffset                // batch-norm beta [c]: zeros.
+	KindBNMean                  // running mean [c]: zeros, not trained.
+	KindBNVar                   // running variance [c]: ones, not trained.
+	KindDenseW                  // classifier weights [in,out]: uniform(+-1/sqrt(in)).
+	KindDenseB                  // classifier bias [out]: zeros.
 )
 
 // Trainable reports whether variables of this kind receive gradients.
