@@ -47,6 +47,13 @@ func (n *Net) Logits(x *graph.Node, p Pass) *graph.Node {
 	return n.Config.Logits(n.Scope(), x, p)
 }
 
+// Forward is Logits that also returns the last feature maps (see
+// Config.Forward).
+func (n *Net) Forward(x *graph.Node, p Pass) (features, logits *graph.Node) {
+	p.Conv = n.Conv
+	return n.Config.Forward(n.Scope(), x, p)
+}
+
 // Exec returns the executable cached under key, creating it with build on
 // first use (typically gomlx/ml/model.NewExec(n.Backend, n.Store, fn)).
 // The key must identify everything the graph function closes over.

@@ -323,6 +323,14 @@ const BNMomentum = 0.1
 // returns the logits [N, NumClasses]. The variables must exist in scope's
 // store (see SetValues).
 func (c Config) Logits(scope *gmodel.Scope, x *graph.Node, p Pass) *graph.Node {
+	_, logits := c.Forward(scope, x, p)
+	return logits
+}
+
+// Forward is Logits that also returns the last feature maps, after the final
+// batch norm and activation and before global pooling ([N, h, w, 64k]): the
+// maps that CAM and Grad-CAM weight.
+func (c Config) Forward(scope *gmodel.Scope, x *graph.Node, p Pass) (features, logits *graph.Node) {
 	g := x.Graph()
 	// Backends that prefer constants (the Go backend) would otherwise bake the
 	// weights into inference graphs, and a cached executable would keep
@@ -366,10 +374,10 @@ func (c Config) Logits(scope *gmodel.Scope, x *graph.Node, p Pass) *graph.Node {
 		o = conv(b.scope+"/conv2", bnAct(b.scope+"/bn2", o), 1, 1)
 		h = graph.Add(o, shortcut)
 	}
-	h = bnAct("/head/bn", h)
-	h = graph.ReduceMean(h, 1, 2) // global average pool -> [N, C]
-	logits := graph.DotGeneral(h, []int{1}, nil, v("/head/fc/weights"), []int{0}, nil)
-	return graph.Add(logits, graph.InsertAxes(v("/head/fc/bias"), 0))
+	features = bnAct("/head/bn", h)
+	pooled := graph.ReduceMean(features, 1, 2) // global average pool -> [N, C]
+	logits = graph.DotGeneral(pooled, []int{1}, nil, v("/head/fc/weights"), []int{0}, nil)
+	return features, graph.Add(logits, graph.InsertAxes(v("/head/fc/bias"), 0))
 }
 
 // batchNorm normalises x [N,H,W,C] per channel.
