@@ -365,4 +365,3 @@ func TestSaliencySumsToPixelCount(t *testing.T) {
 		t.Errorf("saliency[0] = %g, want %g", s[0], want)
 	}
 }
-

@@ -116,9 +116,9 @@ func (m IntegratedGradients) partial(net *model.Net, x, targets *graph.Node, k0,
 	n, k := d[0], k1-k0
 	alpha, weight := m.Rule.alphas(m.numPoints())
 	alpha, weight = alpha[k0:k1], weight[k0:k1]
-	b := m.baseline(x)                                   // [1,H,W,C]
-	diff := graph.Sub(x, b)                              // [N,H,W,C]
-	a := constant(x, alpha, 1, k, 1, 1, 1)               // [1,K,1,1,1]
+	b := m.baseline(x)                     // [1,H,W,C]
+	diff := graph.Sub(x, b)                // [N,H,W,C]
+	a := constant(x, alpha, 1, k, 1, 1, 1) // [1,K,1,1,1]
 	pts := graph.Add(graph.InsertAxes(b, 1), graph.Mul(a, repeatPoints(diff, k)))
 	grads := pointGradients(net, graph.Reshape(pts, n*k, d[1], d[2], d[3]), targets, k, m.Act)
 	w := constant(x, weight, 1, k, 1, 1, 1)
