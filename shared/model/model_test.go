@@ -287,3 +287,13 @@ func TestWRNParameterCounts(t *testing.T) {
 		t.Error("WRN-11-1 (depth not 6n+4) was accepted")
 	}
 }
+
+func TestAutoConvIsGatherOnTheGoBackend(t *testing.T) {
+	b := testBackend(t)
+	if b.String() != "go" {
+		t.Skipf("backend %s", b)
+	}
+	if got := ResolveConv(ConvAuto, b, 3, 1); got != ConvGather {
+		t.Errorf("auto convolution on the Go backend is %s, want gather", got)
+	}
+}

@@ -109,13 +109,29 @@ func unitL2Distance(u, v *graph.Node) *graph.Node {
 }
 
 // TopKMask returns a 0/1 mask like g marking, per image, the k entries of
-// largest |g| (all ones if k <= 0 or k >= the image size).
+// largest |g| (all ones if k <= 0 or k >= the image size). Entries tied with
+// the k-th largest are all included.
+//
+// The k-th largest value is found by bisection on a threshold (30 halvings
+// of [0, max|g|], so float32-exact): GoMLX's TopKMask compares every
+// position with every top-k index ([N, D, k] booleans) and its sort runs
+// single-threaded, which made it the most expensive part of an ART step.
 func TopKMask(g *graph.Node, k int) *graph.Node {
 	d := g.Shape().Dimensions
-	gf := flat(graph.StopGradient(graph.Abs(g)))
-	if k <= 0 || k >= gf.Shape().Dimensions[1] {
+	a := flat(graph.StopGradient(graph.Abs(g)))
+	if k <= 0 || k >= a.Shape().Dimensions[1] {
 		return graph.OnesLike(g)
 	}
-	m := graph.TopKMask(gf, k, 1)
-	return graph.Reshape(graph.ConvertDType(m, g.DType()), d...)
+	kf := graph.Scalar(a.Graph(), a.DType(), float64(k))
+	lo := graph.ZerosLike(graph.ReduceAndKeep(a, graph.ReduceMax, 1))
+	hi := graph.ReduceAndKeep(a, graph.ReduceMax, 1)
+	for range 30 {
+		mid := graph.MulScalar(graph.Add(lo, hi), 0.5)
+		count := graph.ReduceAndKeep(graph.ConvertDType(graph.GreaterOrEqual(a, mid), a.DType()), graph.ReduceSum, 1)
+		enough := graph.GreaterOrEqual(count, kf)
+		lo = graph.Where(enough, mid, lo)
+		hi = graph.Where(enough, hi, mid)
+	}
+	m := graph.ConvertDType(graph.GreaterOrEqual(a, lo), g.DType())
+	return graph.Reshape(m, d...)
 }

@@ -153,3 +153,43 @@ func TestARTStepHasAttributionTerm(t *testing.T) {
 		t.Errorf("loss %g != CE %g + 0.5 * attr %g", m.Loss, m.CE, m.Attr)
 	}
 }
+
+func TestTopKMaskSelectsTheLargestMagnitudes(t *testing.T) {
+	b, err := compute.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	const n, d, k = 3, 200, 37
+	v := make([]float32, n*d)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64())
+	}
+	out := graph.MustExecOnce(b, func(x *graph.Node) *graph.Node { return TopKMask(x, k) },
+		tensors.FromFlatDataAndDimensions(v, n, d))
+	m := tensors.MustCopyFlatData[float32](out)
+	for r := range n {
+		row := v[r*d : (r+1)*d]
+		// Brute force: an entry is in the top k iff fewer than k entries are larger.
+		count := 0
+		for i, x := range row {
+			larger := 0
+			for _, y := range row {
+				if math.Abs(float64(y)) > math.Abs(float64(x)) {
+					larger++
+				}
+			}
+			want := float32(0)
+			if larger < k {
+				want = 1
+			}
+			if m[r*d+i] != want {
+				t.Fatalf("row %d entry %d (|%g|, %d larger): mask %g, want %g", r, i, x, larger, m[r*d+i], want)
+			}
+			count += int(m[r*d+i])
+		}
+		if count != k {
+			t.Errorf("row %d: %d entries selected, want %d", r, count, k)
+		}
+	}
+}
