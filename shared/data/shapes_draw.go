@@ -17,8 +17,7 @@ import (
 // exactly; no trigonometry (Go's math.Sin is itself compiled differently
 // where fused multiply-add exists), and every product that feeds a sum is
 // wrapped in float64(...): the Go spec lets a compiler fuse x*y+z into one
-// instruction (arm64 does) unless an explicit
-// conversion rounds x*y first.
+// instruction (arm64 does) unless an explicit conversion rounds x*y first.
 
 // Generation parameters, as fractions of the image side unless noted.
 const (
