@@ -1,0 +1,87 @@
+// Command art trains and evaluates image classifiers for attributional
+// robustness: natural, PGD and ART (Attributional Robustness Training, Singh
+// et al., ECCV 2020) training on the built-in shapes dataset or the paper's
+// datasets, and evaluation of accuracy, adversarial robustness and the
+// alignment of input gradients with the image.
+//
+// Usage:
+//
+//	art demo  [flags]   the main job: train natural and ART models, evaluate both
+//	art train [flags]   train one model
+//	art eval  [flags]   evaluate checkpoints
+//
+// Run "art COMMAND -help" for the flags of a command.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+
+	_ "github.com/gomlx/compute/gobackend"
+)
+
+type command struct {
+	name, summary string
+	run           func(args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"demo", "train natural and ART models on the built-in dataset and evaluate them", runDemo},
+		{"train", "train a model (natural, PGD or ART)", runTrain},
+		{"eval", "evaluate checkpoints: accuracy, PGD accuracy, gradient alignment", runEval},
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "art: attributional robustness training and evaluation")
+	fmt.Fprintln(w, "\nUsage: art COMMAND [flags]\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-7s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'art COMMAND -help' for a command's flags.")
+	fmt.Fprintln(w, "The compute backend is GoMLX's pure-Go backend unless GOMLX_BACKEND selects another.")
+}
+
+// run executes one command line and turns panics (GoMLX reports graph and
+// shape errors by panicking) into errors.
+func run(args []string, stdout, stderr io.Writer) (err error) {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout)
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name != args[0] {
+			continue
+		}
+		defer func() {
+			if r := recover(); r != nil {
+				if os.Getenv("ART_DEBUG") != "" {
+					fmt.Fprintf(stderr, "%s\n", debug.Stack())
+				}
+				err = fmt.Errorf("%s: internal error: %v", c.name, r)
+			}
+		}()
+		return c.run(args[1:], stdout, stderr)
+	}
+	usage(stderr)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func main() {
+	err := run(os.Args[1:], os.Stdout, os.Stderr)
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errInterrupted):
+		fmt.Fprintln(os.Stderr, "art:", err)
+		os.Exit(130)
+	default:
+		fmt.Fprintln(os.Stderr, "art:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,581 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/artrobust/art/shared/checkpoint"
+	"github.com/artrobust/art/shared/data"
+	"github.com/artrobust/art/shared/model"
+	"github.com/artrobust/art/shared/train"
+	"github.com/gomlx/compute"
+	"github.com/schollz/progressbar/v3"
+)
+
+var errInterrupted = errors.New("interrupted")
+
+// fraction is a flag value that accepts "8/255" as well as "0.0314".
+type fraction float64
+
+func (f *fraction) String() string { return strconv.FormatFloat(float64(*f), 'g', -1, 64) }
+
+func (f *fraction) Set(s string) error {
+	num, den, ok := strings.Cut(s, "/")
+	n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil {
+		return fmt.Errorf("not a number: %q", s)
+	}
+	if ok {
+		d, err := strconv.ParseFloat(strings.TrimSpace(den), 64)
+		if err != nil || d == 0 {
+			return fmt.Errorf("bad denominator in %q", s)
+		}
+		n /= d
+	}
+	*f = fraction(n)
+	return nil
+}
+
+// intList is a comma-separated list of integers, e.g. "30,45".
+type intList []int
+
+func (l *intList) String() string {
+	s := make([]string, len(*l))
+	for i, v := range *l {
+		s[i] = strconv.Itoa(v)
+	}
+	return strings.Join(s, ",")
+}
+
+func (l *intList) Set(s string) error {
+	*l = nil
+	for _, part := range strings.Split(s, ",") {
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		v, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil {
+			return fmt.Errorf("not an integer list: %q", s)
+		}
+		*l = append(*l, v)
+	}
+	return nil
+}
+
+// TrainOptions are the settings of a training run; flags, checkpoint
+// metadata and the metrics log share these names.
+type TrainOptions struct {
+	Data     string `json:"data"`
+	Model    string `json:"model"`
+	Method   string `json:"method"`
+	Out      string `json:"out"`
+	Size     int    `json:"size"`
+	TrainN   int    `json:"train_n"`
+	TestN    int    `json:"test_n"`
+	Seed     uint64 `json:"seed"`
+	Epochs   int    `json:"epochs"`
+	Batch    int    `json:"batch"`
+	LR       float64 `json:"lr"`
+	LREpochs intList `json:"lr_epochs"`
+	LRFactor float64 `json:"lr_factor"`
+	Warmup   int     `json:"warmup_steps"`
+
+	Momentum    float64 `json:"momentum"`
+	Nesterov    bool    `json:"nesterov"`
+	WeightDecay float64 `json:"weight_decay"`
+
+	PGDSteps int      `json:"pgd_steps"`
+	PGDEps   fraction `json:"pgd_eps"`
+	PGDStep  fraction `json:"pgd_step"`
+
+	ARTSteps   int      `json:"art_steps"`
+	ARTEps     fraction `json:"art_eps"`
+	ARTStep    fraction `json:"art_step"`
+	Lambda     float64  `json:"lambda"`
+	Beta       float64  `json:"beta"`
+	AttackTopK int      `json:"attack_topk"`
+	Objective  string   `json:"objective"`
+	AdvCE      bool     `json:"adv_ce"`
+
+	CropPad int     `json:"crop_pad"`
+	Flip    bool    `json:"flip"`
+	Jitter  float64 `json:"jitter"`
+
+	Init       string `json:"init,omitempty"`
+	Resume     bool   `json:"-"`
+	CkptEvery  int    `json:"ckpt_every"`
+	EvalN      int    `json:"eval_n"`
+	EvalPGDN   int    `json:"eval_pgd_n"`
+	EvalPGD    int    `json:"eval_pgd_steps"`
+	Conv       string `json:"conv"`
+	NoProgress bool   `json:"-"`
+	MaxSteps   int    `json:"-"`
+}
+
+func defaultTrainOptions() TrainOptions {
+	c := train.DefaultConfig(train.Natural)
+	return TrainOptions{
+		Data: "shapes", Model: "WRN-10-1", Method: "natural", Size: 32, Seed: 1,
+		Epochs: 10, Batch: 64, LR: 0.1, LRFactor: 0.1, Warmup: 0,
+		Momentum: c.Momentum, Nesterov: c.Nesterov, WeightDecay: c.WeightDecay,
+		PGDSteps: c.PGDSteps, PGDEps: fraction(c.PGDEps), PGDStep: fraction(c.PGDStep),
+		ARTSteps: c.ARTSteps, ARTEps: fraction(c.ARTEps), ARTStep: fraction(c.ARTStep),
+		Lambda: c.Lambda, Beta: c.Beta, AttackTopK: c.AttackTopK, Objective: c.Objective.String(),
+		CropPad: 4, Flip: true, CkptEvery: 200, EvalN: 1000, EvalPGDN: 200, EvalPGD: 10, Conv: "auto",
+	}
+}
+
+func (o *TrainOptions) flags(fs *flag.FlagSet) {
+	fs.StringVar(&o.Data, "data", o.Data, "dataset: shapes (built-in), cifar10:PATH, svhn:PATH, gtsrb:PATH, flowers17:PATH or cub:PATH")
+	fs.StringVar(&o.Model, "model", o.Model, "architecture WRN-d-k (e.g. WRN-10-1, WRN-16-4, WRN-28-10)")
+	fs.StringVar(&o.Method, "method", o.Method, "training method: natural, pgd or art")
+	fs.StringVar(&o.Out, "out", o.Out, "output directory (checkpoint, metrics log, plots)")
+	fs.IntVar(&o.Size, "size", o.Size, "image side for the shapes and GTSRB datasets")
+	fs.IntVar(&o.TrainN, "train-n", o.TrainN, "training images to generate (shapes; 0: 10000) or to use (0: all)")
+	fs.IntVar(&o.TestN, "test-n", o.TestN, "test images to generate (shapes; 0: 2000) or to use (0: all)")
+	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed of initialisation, data order, augmentation and attacks")
+	fs.IntVar(&o.Epochs, "epochs", o.Epochs, "passes over the training data")
+	fs.IntVar(&o.Batch, "batch", o.Batch, "batch size")
+	fs.Float64Var(&o.LR, "lr", o.LR, "initial learning rate")
+	fs.Var(&o.LREpochs, "lr-epochs", "epochs at which the learning rate is multiplied by -lr-factor (e.g. 5,8; default: at 50% and 75% of -epochs)")
+	fs.Float64Var(&o.LRFactor, "lr-factor", o.LRFactor, "learning-rate factor at each -lr-epochs milestone")
+	fs.IntVar(&o.Warmup, "warmup", o.Warmup, "steps of linear learning-rate warm-up")
+	fs.Float64Var(&o.Momentum, "momentum", o.Momentum, "SGD momentum")
+	fs.BoolVar(&o.Nesterov, "nesterov", o.Nesterov, "Nesterov momentum")
+	fs.Float64Var(&o.WeightDecay, "weight-decay", o.WeightDecay, "L2 weight decay")
+	fs.IntVar(&o.PGDSteps, "pgd-steps", o.PGDSteps, "PGD training: attack steps")
+	fs.Var(&o.PGDEps, "pgd-eps", "PGD training: L-inf radius (e.g. 8/255)")
+	fs.Var(&o.PGDStep, "pgd-step", "PGD training: step size (e.g. 2/255)")
+	fs.IntVar(&o.ARTSteps, "art-steps", o.ARTSteps, "ART: inner attack steps")
+	fs.Var(&o.ARTEps, "art-eps", "ART: inner attack L-inf radius (e.g. 8/255)")
+	fs.Var(&o.ARTStep, "art-step", "ART: inner attack step size (e.g. 5/255)")
+	fs.Float64Var(&o.Lambda, "lambda", o.Lambda, "ART: weight of the attribution loss")
+	fs.Float64Var(&o.Beta, "beta", o.Beta, "ART: softplus beta of the double-backprop passes")
+	fs.IntVar(&o.AttackTopK, "attack-topk", o.AttackTopK, "ART: inner attack measures distances on the k entries of largest |grad| (0: all)")
+	fs.StringVar(&o.Objective, "objective", o.Objective, "ART attribution objective: triplet-cos (paper), triplet-l2 or distance (Table 5 ablations)")
+	fs.BoolVar(&o.AdvCE, "adv-ce", o.AdvCE, "ART: cross-entropy on PGD examples instead of x' (Appendix C)")
+	fs.IntVar(&o.CropPad, "crop-pad", o.CropPad, "augmentation: random crop padding (0: off)")
+	fs.BoolVar(&o.Flip, "flip", o.Flip, "augmentation: random horizontal flips")
+	fs.Float64Var(&o.Jitter, "jitter", o.Jitter, "augmentation: colour jitter strength (0: off)")
+	fs.StringVar(&o.Init, "init", o.Init, "start from this checkpoint's weights (fine-tuning)")
+	fs.BoolVar(&o.Resume, "resume", o.Resume, "continue the run in -out from its checkpoint")
+	fs.IntVar(&o.CkptEvery, "ckpt-every", o.CkptEvery, "write a checkpoint every N steps (0: only per epoch and at the end)")
+	fs.IntVar(&o.EvalN, "eval-n", o.EvalN, "test images for the per-epoch clean accuracy")
+	fs.IntVar(&o.EvalPGDN, "eval-pgd-n", o.EvalPGDN, "test images for the per-epoch PGD accuracy (0: skip)")
+	fs.IntVar(&o.EvalPGD, "eval-pgd-steps", o.EvalPGD, "PGD steps of the per-epoch robustness check (eps and step as -pgd-eps/-pgd-step)")
+	fs.StringVar(&o.Conv, "conv", o.Conv, "convolution formulation: auto, gather, slices or native")
+	fs.BoolVar(&o.NoProgress, "no-progress", o.NoProgress, "no progress bar")
+}
+
+func runTrain(args []string, stdout, stderr io.Writer) error {
+	o := defaultTrainOptions()
+	fs := flag.NewFlagSet("art train", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o.flags(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: art train --out DIR [flags]\n\nTrains a WRN classifier naturally, adversarially (PGD) or with ART.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %v", fs.Args())
+	}
+	_, err := Train(o, stdout, stderr)
+	return err
+}
+
+// EpochRecord is one line of the metrics log (metrics.jsonl).
+type EpochRecord struct {
+	Kind      string  `json:"kind"` // "step" or "epoch"
+	Step      int     `json:"step"`
+	Epoch     float64 `json:"epoch"`
+	LR        float64 `json:"lr"`
+	Loss      float64 `json:"loss"`
+	CE        float64 `json:"ce"`
+	Attr      float64 `json:"attr"`
+	Acc       float64 `json:"train_acc"`
+	ImagesSec float64 `json:"images_per_sec,omitempty"`
+	CleanAcc  float64 `json:"clean_acc,omitempty"`
+	PGDAcc    float64 `json:"pgd_acc,omitempty"`
+	Elapsed   float64 `json:"elapsed_s"`
+}
+
+// TrainResult summarises a finished run.
+type TrainResult struct {
+	Checkpoint string
+	CleanAcc   float64
+	PGDAcc     float64
+	Steps      int
+	Seconds    float64
+}
+
+func (o *TrainOptions) validate() error {
+	switch {
+	case o.Out == "":
+		return errors.New("-out DIR is required")
+	case o.Epochs < 1:
+		return fmt.Errorf("-epochs %d: need at least 1", o.Epochs)
+	case o.Batch < 1:
+		return fmt.Errorf("-batch %d: need at least 1", o.Batch)
+	case !(o.LR > 0):
+		return fmt.Errorf("-lr %g must be positive", o.LR)
+	case o.PGDEps < 0 || o.ARTEps < 0 || o.PGDStep < 0 || o.ARTStep < 0:
+		return errors.New("attack eps and step sizes must not be negative")
+	case o.Resume && o.Init != "":
+		return errors.New("-resume and -init exclude each other")
+	}
+	return nil
+}
+
+func (o *TrainOptions) trainConfig() (train.Config, error) {
+	m, err := train.ParseMethod(o.Method)
+	if err != nil {
+		return train.Config{}, err
+	}
+	obj, err := train.ParseObjective(o.Objective)
+	if err != nil {
+		return train.Config{}, err
+	}
+	conv, err := model.ParseConvImpl(o.Conv)
+	if err != nil {
+		return train.Config{}, err
+	}
+	c := train.Config{
+		Method: m, Momentum: o.Momentum, Nesterov: o.Nesterov, WeightDecay: o.WeightDecay,
+		PGDSteps: o.PGDSteps, PGDEps: float64(o.PGDEps), PGDStep: float64(o.PGDStep),
+		ARTSteps: o.ARTSteps, ARTEps: float64(o.ARTEps), ARTStep: float64(o.ARTStep),
+		Lambda: o.Lambda, Beta: o.Beta, AttackTopK: o.AttackTopK, Objective: obj, AdvCE: o.AdvCE, Conv: conv,
+	}
+	return c, c.Validate()
+}
+
+// milestones returns the epochs at which the learning rate drops.
+func (o *TrainOptions) milestones() []int {
+	if len(o.LREpochs) > 0 {
+		return o.LREpochs
+	}
+	return []int{o.Epochs / 2, o.Epochs * 3 / 4}
+}
+
+// lrAt is the step learning-rate schedule (with optional linear warm-up).
+func (o *TrainOptions) lrAt(step, stepsPerEpoch int) float64 {
+	lr := o.LR
+	epoch := step / stepsPerEpoch
+	for _, m := range o.milestones() {
+		if m > 0 && epoch >= m {
+			lr *= o.LRFactor
+		}
+	}
+	if o.Warmup > 0 && step < o.Warmup {
+		lr *= float64(step+1) / float64(o.Warmup)
+	}
+	return lr
+}
+
+// rngFor derives an independent random stream for (purpose, index) from the
+// run's seed, so data order, augmentation and attack noise of any step can be
+// reproduced after a resume without saving generator state.
+func rngFor(seed uint64, purpose, index int) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, uint64(purpose)<<48|uint64(index)))
+}
+
+const (
+	streamOrder = iota + 1
+	streamAugment
+	streamNoise
+	streamEval
+)
+
+func newBackend() (compute.Backend, error) {
+	b, err := compute.New()
+	if err != nil {
+		return nil, fmt.Errorf("starting the compute backend (GOMLX_BACKEND=%q): %w", os.Getenv(compute.ConfigEnvVar), err)
+	}
+	return b, nil
+}
+
+// Train runs a training job and returns where its checkpoint is.
+func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	tc, err := o.trainConfig()
+	if err != nil {
+		return nil, err
+	}
+	spec, err := data.ParseSpec(o.Data)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stdout, "loading %s ...\n", spec)
+	trainSet, err := spec.Load("train", data.LoadOptions{Size: o.Size, N: o.TrainN, Seed: o.Seed})
+	if err != nil {
+		return nil, err
+	}
+	testSet, err := spec.Load("test", data.LoadOptions{Size: o.Size, N: o.TestN, Seed: o.Seed})
+	if err != nil {
+		return nil, err
+	}
+	if o.TrainN > 0 && spec.Name != "shapes" && o.TrainN < trainSet.Len() {
+		trainSet = trainSet.Subset(firstN(o.TrainN))
+	}
+	if trainSet.Height != trainSet.Width {
+		return nil, fmt.Errorf("%s: images are %dx%d; the models take square images", spec, trainSet.Height, trainSet.Width)
+	}
+	if trainSet.Len() < o.Batch {
+		return nil, fmt.Errorf("%s has %d training images, fewer than one batch of %d", spec, trainSet.Len(), o.Batch)
+	}
+	if err := os.MkdirAll(o.Out, 0o755); err != nil {
+		return nil, err
+	}
+	backend, err := newBackend()
+	if err != nil {
+		return nil, err
+	}
+	ckptPath := filepath.Join(o.Out, "model.ckpt")
+	net, startStep, err := o.initialModel(backend, trainSet, ckptPath)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := train.NewTrainer(net, tc)
+	if err != nil {
+		return nil, err
+	}
+	if o.Resume {
+		ck, err := checkpoint.ReadFile(ckptPath)
+		if err != nil {
+			return nil, err
+		}
+		if err := tr.SetOptimizerState(optimizerState(ck)); err != nil {
+			return nil, fmt.Errorf("resuming from %s: %w", ckptPath, err)
+		}
+	}
+
+	stepsPerEpoch := trainSet.Len() / o.Batch
+	total := stepsPerEpoch * o.Epochs
+	if o.MaxSteps > 0 {
+		total = min(total, o.MaxSteps)
+	}
+	logFile, err := os.OpenFile(filepath.Join(o.Out, "metrics.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+	logEnc := json.NewEncoder(logFile)
+
+	var interrupted atomic.Bool
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt)
+	defer signal.Stop(sig)
+	go func() {
+		if _, ok := <-sig; ok {
+			interrupted.Store(true)
+		}
+	}()
+
+	save := func(step int, metrics map[string]float64) error {
+		opt, err := tr.OptimizerState()
+		if err != nil {
+			return err
+		}
+		extra := make(map[string][]float32, len(opt))
+		for k, v := range opt {
+			extra[optimizerPrefix+k] = v
+		}
+		meta := o.meta(trainSet, step, stepsPerEpoch, metrics)
+		ck, err := net.Checkpoint(meta, extra)
+		if err != nil {
+			return err
+		}
+		return checkpoint.WriteFile(ckptPath, ck)
+	}
+
+	per := trainSet.ImageSize()
+	x := make([]float32, o.Batch*per)
+	y := make([]int32, o.Batch)
+	aug := data.Augment{Pad: o.CropPad, Flip: o.Flip, Jitter: o.Jitter}
+	fmt.Fprintf(stdout, "training %s (%d parameters) on %s: %s, %d images, %d steps of %d (%d epochs) from step %d\n",
+		net.Config.Name(), net.Config.NumParams(), spec, tc.Method, trainSet.Len(), total, o.Batch, o.Epochs, startStep)
+	bar := newBar(total, startStep, o.NoProgress, stderr)
+	start := time.Now()
+	var last train.Metrics
+	var order []int
+	window := time.Now()
+	windowSteps := 0
+	res := &TrainResult{Checkpoint: ckptPath}
+	for step := startStep; step < total; step++ {
+		epoch := step / stepsPerEpoch
+		if order == nil || step%stepsPerEpoch == 0 || step == startStep {
+			order = rngFor(o.Seed, streamOrder, epoch).Perm(trainSet.Len())
+		}
+		b := step % stepsPerEpoch
+		augRNG := rngFor(o.Seed, streamAugment, step)
+		for j, idx := range order[b*o.Batch : (b+1)*o.Batch] {
+			aug.Apply(augRNG, x[j*per:(j+1)*per], trainSet.Image(idx), trainSet.Height, trainSet.Width, trainSet.Channels)
+			y[j] = int32(trainSet.Labels[idx])
+		}
+		lr := o.lrAt(step, stepsPerEpoch)
+		noise := tr.Noise(rngFor(o.Seed, streamNoise, step), len(x), per)
+		m, err := tr.Step(x, y, lr, noise)
+		if err != nil {
+			return nil, fmt.Errorf("step %d: %w", step, err)
+		}
+		if !finite(m.Loss) {
+			return nil, fmt.Errorf("step %d: the loss is %v (lr %g); stopped, the last good checkpoint is %s", step, m.Loss, lr, ckptPath)
+		}
+		last = m
+		windowSteps++
+		ips := float64(windowSteps*o.Batch) / time.Since(window).Seconds()
+		if windowSteps >= 20 {
+			window, windowSteps = time.Now(), 0
+		}
+		bar.Describe(fmt.Sprintf("ep %d loss %.3f ce %.3f attr %.3f acc %.2f %.0f img/s", epoch+1, m.Loss, m.CE, m.Attr, m.Acc, ips))
+		_ = bar.Add(1)
+		done := step + 1
+		rec := EpochRecord{Kind: "step", Step: done, Epoch: float64(done) / float64(stepsPerEpoch), LR: lr,
+			Loss: m.Loss, CE: m.CE, Attr: m.Attr, Acc: m.Acc, ImagesSec: ips, Elapsed: time.Since(start).Seconds()}
+		endOfEpoch := done%stepsPerEpoch == 0 || done == total
+		if endOfEpoch {
+			rec.Kind = "epoch"
+			rec.CleanAcc, rec.PGDAcc, err = o.quickEval(net, testSet, done)
+			if err != nil {
+				return nil, err
+			}
+			res.CleanAcc, res.PGDAcc = rec.CleanAcc, rec.PGDAcc
+			fmt.Fprintf(stdout, "\nepoch %d/%d: loss %.4f, train acc %.3f, clean acc %.3f, PGD-%d acc %.3f (%s)\n",
+				(done+stepsPerEpoch-1)/stepsPerEpoch, o.Epochs, m.Loss, m.Acc, rec.CleanAcc, o.EvalPGD, rec.PGDAcc, time.Since(start).Round(time.Second))
+		}
+		if err := logEnc.Encode(rec); err != nil {
+			return nil, err
+		}
+		if endOfEpoch || (o.CkptEvery > 0 && done%o.CkptEvery == 0) || interrupted.Load() {
+			if err := save(done, map[string]float64{"clean_acc": res.CleanAcc, "pgd_acc": res.PGDAcc}); err != nil {
+				return nil, fmt.Errorf("writing checkpoint: %w", err)
+			}
+		}
+		if interrupted.Load() {
+			_ = bar.Exit()
+			fmt.Fprintf(stdout, "\ninterrupted at step %d; checkpoint saved to %s (continue with -resume)\n", done, ckptPath)
+			return nil, errInterrupted
+		}
+		res.Steps = done
+	}
+	_ = bar.Finish()
+	res.Seconds = time.Since(start).Seconds()
+	if err := writeCurves(filepath.Join(o.Out, "metrics.jsonl"), filepath.Join(o.Out, "curves.png")); err != nil {
+		fmt.Fprintf(stderr, "warning: plotting the training curves: %v\n", err)
+	}
+	fmt.Fprintf(stdout, "done: %d steps in %s; last batch loss %.4f; clean acc %.3f, PGD acc %.3f; checkpoint %s\n",
+		res.Steps, time.Duration(res.Seconds*float64(time.Second)).Round(time.Second), last.Loss, res.CleanAcc, res.PGDAcc, ckptPath)
+	return res, nil
+}
+
+const optimizerPrefix = "/optimizer/momentum"
+
+func optimizerState(ck *checkpoint.Checkpoint) map[string][]float32 {
+	out := make(map[string][]float32)
+	for _, t := range ck.Tensors {
+		if name, ok := strings.CutPrefix(t.Name, optimizerPrefix); ok {
+			if v, err := t.Float32s(); err == nil {
+				out[name] = v
+			}
+		}
+	}
+	return out
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+func firstN(n int) []int {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
+}
+
+// initialModel creates the model: from the run's checkpoint (-resume), from
+// another checkpoint's weights (-init), or freshly initialised from the seed
+// with the training set's channel statistics as input normalisation.
+func (o *TrainOptions) initialModel(backend compute.Backend, ds *data.Dataset, ckptPath string) (*model.Net, int, error) {
+	var path string
+	switch {
+	case o.Resume:
+		path = ckptPath
+	case o.Init != "":
+		path = o.Init
+	}
+	if path != "" {
+		ck, err := checkpoint.ReadFile(path)
+		if err != nil {
+			return nil, 0, err
+		}
+		net, err := model.LoadNet(backend, ck)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%s: %w", path, err)
+		}
+		if net.Config.Name() != o.Model && o.Model != "" {
+			return nil, 0, fmt.Errorf("%s holds a %s, but -model is %s", path, net.Config.Name(), o.Model)
+		}
+		if net.Config.NumClasses != len(ds.Classes) || net.Config.InputSize != ds.Height || net.Config.Channels != ds.Channels {
+			return nil, 0, fmt.Errorf("%s was trained for %d classes of %dx%dx%d images; %s has %d classes of %dx%dx%d",
+				path, net.Config.NumClasses, net.Config.InputSize, net.Config.InputSize, net.Config.Channels,
+				ds.Name, len(ds.Classes), ds.Height, ds.Width, ds.Channels)
+		}
+		step := 0
+		if o.Resume {
+			step = int(ck.Meta.Training.Step)
+		}
+		return net, step, nil
+	}
+	cfg, err := model.ParseArch(o.Model, len(ds.Classes), ds.Height, ds.Channels)
+	if err != nil {
+		return nil, 0, err
+	}
+	cfg.Mean, cfg.Std = ds.ChannelStats()
+	net, err := model.NewNet(backend, cfg, cfg.InitValues(o.Seed))
+	return net, 0, err
+}
+
+// meta is the checkpoint metadata of the run at a step.
+func (o *TrainOptions) meta(ds *data.Dataset, step, stepsPerEpoch int, metrics map[string]float64) checkpoint.Meta {
+	hyper := map[string]any{}
+	b, _ := json.Marshal(o)
+	_ = json.Unmarshal(b, &hyper)
+	act := "relu"
+	if o.Method == "art" {
+		act = fmt.Sprintf("relu (softplus beta %g in double-backprop passes)", o.Beta)
+	}
+	return checkpoint.Meta{
+		Activation: act, ClassNames: ds.Classes, Dataset: o.Data, Method: o.Method, Hyper: hyper,
+		Metrics:  metrics,
+		Training: checkpoint.Training{Step: int64(step), Epoch: step / stepsPerEpoch, Seed: int64(o.Seed)},
+		Created:  time.Now().UTC(),
+	}
+}
+
+func newBar(total, start int, off bool, w io.Writer) *progressbar.ProgressBar {
+	if off {
+		w = io.Discard
+	}
+	bar := progressbar.NewOptions(total,
+		progressbar.OptionSetWriter(w), progressbar.OptionSetWidth(24), progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionSetDescription("training"))
+	_ = bar.Set(start)
+	return bar
+}
