@@ -77,16 +77,16 @@ func (l *intList) Set(s string) error {
 // TrainOptions are the settings of a training run; flags, checkpoint
 // metadata and the metrics log share these names.
 type TrainOptions struct {
-	Data     string `json:"data"`
-	Model    string `json:"model"`
-	Method   string `json:"method"`
-	Out      string `json:"out"`
-	Size     int    `json:"size"`
-	TrainN   int    `json:"train_n"`
-	TestN    int    `json:"test_n"`
-	Seed     uint64 `json:"seed"`
-	Epochs   int    `json:"epochs"`
-	Batch    int    `json:"batch"`
+	Data     string  `json:"data"`
+	Model    string  `json:"model"`
+	Method   string  `json:"method"`
+	Out      string  `json:"out"`
+	Size     int     `json:"size"`
+	TrainN   int     `json:"train_n"`
+	TestN    int     `json:"test_n"`
+	Seed     uint64  `json:"seed"`
+	Epochs   int     `json:"epochs"`
+	Batch    int     `json:"batch"`
 	LR       float64 `json:"lr"`
 	LREpochs intList `json:"lr_epochs"`
 	LRFactor float64 `json:"lr_factor"`
