@@ -121,14 +121,14 @@ type TrainOptions struct {
 	EvalPGD    int    `json:"eval_pgd_steps"`
 	Conv       string `json:"conv"`
 	NoProgress bool   `json:"-"`
-	MaxSteps   int    `json:"-"`
+	MaxSteps   int    `json:"max_steps,omitempty"`
 }
 
 func defaultTrainOptions() TrainOptions {
 	c := train.DefaultConfig(train.Natural)
 	return TrainOptions{
 		Data: "shapes", Model: "WRN-10-1", Method: "natural", Size: 32, Seed: 1,
-		Epochs: 10, Batch: 64, LR: 0.1, LRFactor: 0.1, Warmup: 0,
+		Epochs: 6, Batch: 64, LR: 0.05, LRFactor: 0.1, Warmup: 50,
 		Momentum: c.Momentum, Nesterov: c.Nesterov, WeightDecay: c.WeightDecay,
 		PGDSteps: c.PGDSteps, PGDEps: fraction(c.PGDEps), PGDStep: fraction(c.PGDStep),
 		ARTSteps: c.ARTSteps, ARTEps: fraction(c.ARTEps), ARTStep: fraction(c.ARTStep),
@@ -149,7 +149,7 @@ func (o *TrainOptions) flags(fs *flag.FlagSet) {
 	fs.IntVar(&o.Epochs, "epochs", o.Epochs, "passes over the training data")
 	fs.IntVar(&o.Batch, "batch", o.Batch, "batch size")
 	fs.Float64Var(&o.LR, "lr", o.LR, "initial learning rate")
-	fs.Var(&o.LREpochs, "lr-epochs", "epochs at which the learning rate is multiplied by -lr-factor (e.g. 5,8; default: at 50% and 75% of -epochs)")
+	fs.Var(&o.LREpochs, "lr-epochs", "epochs at which the learning rate is multiplied by -lr-factor (e.g. 5,8; default: at 60% and 80% of -epochs)")
 	fs.Float64Var(&o.LRFactor, "lr-factor", o.LRFactor, "learning-rate factor at each -lr-epochs milestone")
 	fs.IntVar(&o.Warmup, "warmup", o.Warmup, "steps of linear learning-rate warm-up")
 	fs.Float64Var(&o.Momentum, "momentum", o.Momentum, "SGD momentum")
@@ -176,6 +176,7 @@ func (o *TrainOptions) flags(fs *flag.FlagSet) {
 	fs.IntVar(&o.EvalPGDN, "eval-pgd-n", o.EvalPGDN, "test images for the per-epoch PGD accuracy (0: skip)")
 	fs.IntVar(&o.EvalPGD, "eval-pgd-steps", o.EvalPGD, "PGD steps of the per-epoch robustness check (eps and step as -pgd-eps/-pgd-step)")
 	fs.StringVar(&o.Conv, "conv", o.Conv, "convolution formulation: auto, gather, slices or native")
+	fs.IntVar(&o.MaxSteps, "max-steps", o.MaxSteps, "stop after this many steps in all (0: run every epoch)")
 	fs.BoolVar(&o.NoProgress, "no-progress", o.NoProgress, "no progress bar")
 }
 
@@ -268,7 +269,7 @@ func (o *TrainOptions) milestones() []int {
 	if len(o.LREpochs) > 0 {
 		return o.LREpochs
 	}
-	return []int{o.Epochs / 2, o.Epochs * 3 / 4}
+	return []int{o.Epochs * 6 / 10, o.Epochs * 8 / 10}
 }
 
 // lrAt is the step learning-rate schedule (with optional linear warm-up).
