@@ -7,6 +7,7 @@
 #   ./build.sh art        build the native command into bin/art
 #   ./build.sh wasm       build the shared packages for GOOS=js GOARCH=wasm
 #   ./build.sh bench      run the Go benchmarks
+#   ./build.sh web [DIR]  build the in-browser demonstrator into DIR (default dist/)
 #
 # Go 1.27 is required by GoMLX v0.28.16; GOTOOLCHAIN=auto lets a machine with an
 # older go fetch it from the module proxy. Native code is built with
@@ -28,6 +29,43 @@ build_art() {
 
 build_wasm() {
   wasm go build ./shared/...
+}
+
+# build_web builds the static site of the in-browser demonstrator: the Vugu
+# interface (app.wasm) and the GoMLX engine for its Web Worker (engine.wasm),
+# each also gzipped (the page decompresses .wasm.gz itself, so any static host
+# serves the small file), Go's wasm_exec.js, the page files from web/, the
+# checkpoints in weights/ with their index, and the offline cache's file list.
+build_web() {
+  local out="${1:-dist}"
+  rm -rf "$out"
+  mkdir -p "$out/weights"
+  go tool vugugen -skip-go-mod -skip-main ./wasm/app
+  gofmt -w wasm/app/*_gen.go
+  wasm go build -trimpath -ldflags="-s -w" -o "$out/app.wasm" ./wasm/app
+  wasm go build -trimpath -ldflags="-s -w" -o "$out/engine.wasm" ./wasm/worker
+  cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" "$out/"
+  cp web/index.html web/loader.js web/worker.js web/style.css "$out/"
+  if [ -d web/ort ]; then cp -r web/ort "$out/ort"; fi
+  local names=() f
+  for f in weights/*.ckpt; do
+    [ -e "$f" ] || continue
+    case "$(basename "$f")" in
+      *[!A-Za-z0-9._-]*) echo "skipping $f: use letters, digits, '.', '_' and '-' in checkpoint names" >&2; continue ;;
+    esac
+    cp "$f" "$out/weights/"
+    names+=("\"$(basename "$f")\"")
+  done
+  (IFS=,; echo "{\"checkpoints\": [${names[*]:-}]}") > "$out/weights/index.json"
+  gzip -9 -n -k "$out/app.wasm" "$out/engine.wasm"
+  # The offline cache: every file but the uncompressed .wasm (the page loads
+  # the .gz), versioned by the files' hash so that a new build replaces it.
+  local files version
+  files=$(cd "$out" && find . -type f ! -name '*.wasm' ! -name sw.js | sed 's|^\./||' | sort)
+  version=$(cd "$out" && echo "$files" | xargs sha256sum | sha256sum | cut -c1-16)
+  files=$( (echo "./"; echo "$files") | sed 's|.*|"&"|' | paste -sd, -)
+  sed -e "s|@VERSION@|$version|" -e "s|@FILES@|$files|" web/sw.js > "$out/sw.js"
+  ls -l "$out"/*.wasm "$out"/*.wasm.gz
 }
 
 run_tests() {
@@ -55,5 +93,6 @@ case "${1:-demo}" in
   wasm) build_wasm ;;
   bench) native go test -run '^$' -bench "${2:-.}" -benchtime "${3:-3x}" ./... ;;
   demo) demo ;;
-  *) echo "usage: $0 [demo|test|art|wasm|bench]" >&2; exit 2 ;;
+  web) build_web "${2:-dist}" ;;
+  *) echo "usage: $0 [demo|test|art|wasm|bench|web [DIR]]" >&2; exit 2 ;;
 esac

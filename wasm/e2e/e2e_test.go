@@ -1,0 +1,499 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/artrobust/art/shared/checkpoint"
+	"github.com/artrobust/art/shared/data"
+	"github.com/artrobust/art/shared/model"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/gomlx/compute"
+	_ "github.com/gomlx/compute/gobackend"
+)
+
+// repoRoot is the module root, two levels up from this package.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "build.sh")); err != nil {
+		t.Fatalf("no build.sh at %s: %v", root, err)
+	}
+	return root
+}
+
+// findChromium returns the browser to drive, or "" if none is installed.
+func findChromium() string {
+	if p := os.Getenv("ART_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// buildSite runs ./build.sh web into a fresh directory, or uses
+// $ART_WEB_DIST when set (a site built beforehand).
+func buildSite(t *testing.T) string {
+	t.Helper()
+	if d := os.Getenv("ART_WEB_DIST"); d != "" {
+		return d
+	}
+	dir := filepath.Join(t.TempDir(), "site")
+	cmd := exec.Command("./build.sh", "web", dir)
+	cmd.Dir = repoRoot(t)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("./build.sh web: %v\n%s", err, out)
+	}
+	return dir
+}
+
+// addCheckpoints writes two small checkpoints (untrained weights labelled
+// as a natural and an ART model) and a broken file into the site, and lists
+// all three in weights/index.json: the page must load the two and report
+// the third.
+func addCheckpoints(t *testing.T, site string) {
+	t.Helper()
+	b, err := compute.NewWithConfig("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := model.ParseArch("WRN-10-1", 10, data.DefaultShapesSize, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, method := range []string{"natural", "art"} {
+		net, err := model.NewNet(b, cfg, cfg.InitValues(uint64(11+i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ck, err := net.Checkpoint(checkpoint.Meta{Method: method, Dataset: "shapes", Activation: "relu",
+			ClassNames: data.ShapesClasses(), Hyper: map[string]any{"epsilon": 8.0 / 255},
+			Notes: "e2e test checkpoint: initialised weights, not trained"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := checkpoint.WriteFile(filepath.Join(site, "weights", "e2e-"+method+".ckpt"), ck, checkpoint.WithFloat16()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(site, "weights", "e2e-broken.ckpt"), []byte("not a checkpoint"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	index := `{"checkpoints": ["e2e-natural.ckpt", "e2e-broken.ckpt", "e2e-art.ckpt"]}`
+	if err := os.WriteFile(filepath.Join(site, "weights", "index.json"), []byte(index), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// serve serves the site on 127.0.0.1: at / with the test's checkpoints, and
+// at /bare/ with an empty weights index (the page must then fall back to
+// labelled untrained models).
+func serve(t *testing.T, site string) (url string, stop func()) {
+	t.Helper()
+	files := http.FileServer(http.Dir(site))
+	mux := http.NewServeMux()
+	mux.HandleFunc("/bare/weights/index.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"checkpoints": []}`)
+	})
+	mux.Handle("/bare/", http.StripPrefix("/bare", files))
+	mux.Handle("/", files)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(ln)
+	var once sync.Once
+	stop = func() { once.Do(func() { srv.Close() }) }
+	t.Cleanup(stop)
+	return "http://" + ln.Addr().String(), stop
+}
+
+func artefactDir(t *testing.T) string {
+	dir := os.Getenv("ART_E2E_OUT")
+	if dir == "" {
+		dir = filepath.Join(repoRoot(t), "runs", "browsertest")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// page wraps a browser tab with the test's helpers.
+type page struct {
+	t   *testing.T
+	ctx context.Context
+	out string
+}
+
+func (p *page) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, actions...); err != nil {
+		p.shot("failure")
+		p.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// wait polls a JavaScript predicate until it holds.
+func (p *page) wait(what, expr string, timeout time.Duration) {
+	p.t.Helper()
+	if _, err := chromedp.Run(p.ctx, chromedp.Poll[chromedp.Void](expr,
+		chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(timeout))); err != nil {
+		p.shot("failure")
+		p.t.Fatalf("waiting for %s (%s): %v; status: %q", what, expr, err, p.text("#status"))
+	}
+}
+
+func (p *page) eval(expr string) string {
+	p.t.Helper()
+	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		p.t.Fatalf("evaluating %s: %v", expr, err)
+	}
+	return v
+}
+
+func (p *page) num(expr string) float64 {
+	p.t.Helper()
+	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[float64](expr))
+	if err != nil {
+		p.t.Fatalf("evaluating %s: %v", expr, err)
+	}
+	return v
+}
+
+// text is the text of the first element matching a CSS selector ("" if none).
+func (p *page) text(sel string) string {
+	return p.eval(fmt.Sprintf(`(document.querySelector(%q)||{}).textContent||""`, sel))
+}
+
+func (p *page) click(sel string) {
+	p.t.Helper()
+	p.do("clicking "+sel, chromedp.Click(chromedp.CSS(sel)))
+}
+
+// setField sets an input or select and fires its change event, as a user's
+// edit does.
+func (p *page) setField(sel, value string) {
+	p.t.Helper()
+	ok := p.num(fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) return 0;
+		e.value = %q; e.dispatchEvent(new Event('change', {bubbles: true})); return 1; })()`, sel, value))
+	if ok != 1 {
+		p.t.Fatalf("no element %s", sel)
+	}
+}
+
+func (p *page) shot(name string) {
+	buf, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		p.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	path := filepath.Join(p.out, name+".png")
+	if err := os.WriteFile(path, buf, 0o644); err != nil {
+		p.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	p.t.Logf("screenshot: %s", path)
+}
+
+const idle = `document.querySelector('#app') && document.querySelector('#app').dataset.busy === undefined`
+
+func TestDemonstratorInChromium(t *testing.T) {
+	browser := findChromium()
+	if browser == "" {
+		t.Skip("no Chromium found: install it (apt-get install chromium) or set ART_CHROMIUM to run the browser test")
+	}
+	site := buildSite(t)
+	addCheckpoints(t, site)
+	base, stopServer := serve(t, site)
+	for _, f := range []string{"app.wasm", "app.wasm.gz", "engine.wasm", "engine.wasm.gz"} {
+		if st, err := os.Stat(filepath.Join(site, f)); err == nil {
+			t.Logf("size %-15s %6.2f MB", f, float64(st.Size())/1e6)
+		}
+	}
+
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(browser),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 1000),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
+	defer cancelTimeout()
+
+	var mu sync.Mutex
+	var problems, console []string
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if t.Failed() || testing.Verbose() {
+			for _, c := range console {
+				t.Logf("console %s", c)
+			}
+		}
+	}()
+	if err := chromedp.Listen(ctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			problems = append(problems, "exception: "+e.ExceptionDetails.Text+" "+describe(e.ExceptionDetails.Exception))
+		case *runtime.EventConsoleAPICalled:
+			var parts []string
+			for _, a := range e.Args {
+				parts = append(parts, describe(a))
+			}
+			msg := strings.Join(parts, " ")
+			console = append(console, string(e.Type)+": "+msg)
+			if e.Type == runtime.ConsoleAPICalledTypeError {
+				problems = append(problems, "console error: "+msg)
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p := &page{t: t, ctx: ctx, out: artefactDir(t)}
+
+	t.Run("untrained fallback", func(t *testing.T) {
+		p.t = t
+		p.do("opening /bare/", chromedp.Navigate(base+"/bare/"))
+		p.wait("the page to be ready", `document.querySelector('#app[data-ready]') !== null`, 60*time.Second)
+		if w := p.text("#untrained"); !strings.Contains(w, "untrained") {
+			t.Errorf("no untrained warning without checkpoints; got %q", w)
+		}
+		roles := p.eval(`[...document.querySelectorAll('#app .card .role')].map(e => e.textContent).join('|')`)
+		if roles != "Untrained A|Untrained B" {
+			t.Errorf("columns %q, want two untrained models", roles)
+		}
+	})
+
+	t.Run("flow", func(t *testing.T) {
+		p.t = t
+		start := time.Now()
+		p.do("opening the page", chromedp.Navigate(base+"/"))
+		p.wait("the page to be ready", `document.querySelector('#app[data-ready]') !== null`, 60*time.Second)
+		tti := p.num(`performance.now()`)
+		t.Logf("benchmark: time to interactive %.0f ms after navigation start (%.1f s wall with the Go side)", tti, time.Since(start).Seconds())
+
+		if e := p.text("#engine"); !strings.Contains(e, "GoMLX") {
+			t.Errorf("engine line %q does not name the engine", e)
+		}
+		roles := p.eval(`[...document.querySelectorAll('#app .card .role')].map(e => e.textContent).join('|')`)
+		if roles != "Natural|ART" {
+			t.Errorf("columns %q, want Natural|ART from the checkpoints' metadata", roles)
+		}
+		if card := p.text("#card-1"); !strings.Contains(card, "e2e test checkpoint") || !strings.Contains(card, "art on shapes") {
+			t.Errorf("ART model card %q lacks the checkpoint's metadata", card)
+		}
+		if w := p.text("#warnings"); !strings.Contains(w, "e2e-broken.ckpt") {
+			t.Errorf("the broken checkpoint is not reported; warnings %q", w)
+		}
+		if p.eval(`document.querySelector('#untrained') ? "shown" : ""`) != "" {
+			t.Error("the untrained warning shows although checkpoints loaded")
+		}
+		// The first sample is chosen, predicted and explained on load.
+		p.wait("the first prediction and map", `document.querySelectorAll('#explain-1 .probs li').length === 3 && document.querySelector('#explain-1 img.map') !== null && `+idle, 60*time.Second)
+
+		// Pick another sample from the gallery.
+		if n := p.num(`document.querySelectorAll('#gallery .thumb').length`); n != 12 {
+			t.Errorf("gallery shows %v images, want 12", n)
+		}
+		p.click(`#gallery .thumb[data-index="3"]`)
+		p.wait("sample 3", `document.querySelector('#chosen-label').textContent.includes('image 3,')`, 10*time.Second)
+		p.wait("its prediction and map", `document.querySelector('#explain-0 img.map') !== null && `+idle, 60*time.Second)
+		for _, col := range []string{"#explain-0", "#explain-1"} {
+			var sum float64
+			for i := 1; i <= 3; i++ {
+				v := percent(t, p.text(fmt.Sprintf("%s .probs li:nth-child(%d) .pct", col, i)))
+				if v < 0 || v > 100 {
+					t.Errorf("%s: probability %v%% outside [0, 100]", col, v)
+				}
+				sum += v
+			}
+			if sum > 100.5 || sum <= 0 {
+				t.Errorf("%s: top-3 probabilities sum to %v%%", col, sum)
+			}
+		}
+
+		// Integrated Gradients with the paper's 100 path points.
+		p.setField("#method", "ig")
+		p.wait("the path points field", `document.querySelector('#ig-steps') !== null`, 5*time.Second)
+		p.setField("#ig-steps", "100")
+		p.click("#explain")
+		p.wait("IG-100 maps", `[...document.querySelectorAll('.map-title')].filter(e => e.textContent.startsWith('IG-100')).length === 2 && `+idle, 90*time.Second)
+		for i := range 2 {
+			ms := p.num(fmt.Sprintf(`Number(document.querySelector('#explain-%d .map-ms').dataset.ms)`, i))
+			if ms <= 0 {
+				t.Errorf("IG-100 time %v ms", ms)
+			}
+			t.Logf("benchmark: IG-100 on WRN-10-1 in the browser (engine time, model %d): %.0f ms", i, ms)
+		}
+		// The overlay must depend on the opacity control.
+		before := p.eval(`document.querySelector('#explain-0 img.map').src`)
+		p.eval(`(() => { const e = document.querySelector('#opacity'); e.value = '20'; e.dispatchEvent(new Event('input')); return ''; })()`)
+		p.wait("the overlay to change", fmt.Sprintf(`document.querySelector('#explain-0 img.map').src !== %q`, before), 5*time.Second)
+		p.shot("1-explain")
+
+		// A short attack on both models.
+		p.setField("#atk-steps", "4")
+		p.click("#attack")
+		p.wait("the attack to finish", `document.querySelector('#chart').dataset.points === '10' && `+idle, 90*time.Second)
+		if note := p.text("#attack-note"); !strings.HasPrefix(note, "Done in") {
+			t.Errorf("attack note %q", note)
+		}
+		for i := range 2 {
+			col := fmt.Sprintf("#attack-%d", i)
+			tk, kt := p.text(col+" .topk"), p.text(col+" .kendall")
+			topk, err1 := strconv.ParseFloat(tk, 64)
+			tau, err2 := strconv.ParseFloat(kt, 64)
+			if err1 != nil || err2 != nil || topk < 0 || topk > 1 || tau < -1 || tau > 1 {
+				t.Errorf("%s: top-k %q, Kendall %q: want numbers in [0,1] and [-1,1]", col, tk, kt)
+			}
+			if n := p.num(`document.querySelectorAll('` + col + ` .strip img[src^="data:image/png"]').length`); n != 5 {
+				t.Errorf("%s shows %v of the 5 attack pictures", col, n)
+			}
+			if line := p.text(col + " .step-line"); !strings.Contains(line, "predicted") {
+				t.Errorf("%s: step line %q", col, line)
+			}
+			if s := p.text(col + " .summary"); !strings.Contains(s, "of 4 run") {
+				t.Errorf("%s: summary %q", col, s)
+			}
+			t.Logf("%s after the short attack: top-k %s, Kendall %s; %s", col, tk, kt, p.text(col+" .summary"))
+		}
+		chart := p.eval(`atob(document.querySelector('#chart').src.split(',')[1])`)
+		if paths := strings.Count(chart, "<path "); paths != 4 {
+			t.Errorf("the chart has %d lines, want 4 (top-k and Kendall for two models)", paths)
+		}
+		p.shot("2-attack")
+
+		// The stop button stops a long attack within a step.
+		p.setField("#atk-steps", "60")
+		p.click("#attack")
+		p.wait("a few steps", `Number(document.querySelector('#chart').dataset.points) >= 6`, 60*time.Second)
+		p.click("#stop")
+		p.wait("the stop", idle, 30*time.Second)
+		if note := p.text("#attack-note"); !strings.HasPrefix(note, "Stopped") {
+			t.Errorf("after Stop the note says %q", note)
+		}
+		if n := p.num(`Number(document.querySelector('#chart').dataset.points)`); n >= 2*61 {
+			t.Errorf("the attack ran all %v steps despite Stop", n)
+		}
+
+		// The demo's default attack, timed (a benchmark, not an assertion).
+		p.click("#preset-default")
+		p.click("#attack")
+		p.wait("the default attack", `(document.querySelector('#attack-note')||{textContent:''}).textContent.startsWith('Done') && `+idle, 120*time.Second)
+		t.Logf("benchmark: default attack (%s) on both models: %s", p.text("#paper-cost"), p.text("#attack-note"))
+		stepMs := p.num(`Number(document.querySelector('#attack-0 .step-ms').dataset.ms)`)
+		t.Logf("benchmark: one step of the default attack, shown iterate of model 0: %.0f ms", stepMs)
+		p.shot("3-default-attack")
+
+		// Uploads: a PNG is resized and used; anything else is refused.
+		dir := t.TempDir()
+		good := filepath.Join(dir, "wide.png")
+		writePNG(t, good, 90, 40)
+		p.do("uploading a PNG", chromedp.SetUploadFiles(chromedp.CSS("#upload"), []string{good}))
+		p.wait("the uploaded image", `document.querySelector('#chosen-label').textContent === 'uploaded: wide.png' && document.querySelectorAll('#explain-0 .probs li').length === 3 && `+idle, 60*time.Second)
+		bad := filepath.Join(dir, "notes.png")
+		if err := os.WriteFile(bad, []byte("this is text, not a picture"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p.do("uploading a text file", chromedp.SetUploadFiles(chromedp.CSS("#upload"), []string{bad}))
+		p.wait("the refusal", `(document.querySelector('#upload-error')||{textContent:''}).textContent.includes('not a PNG or JPEG')`, 10*time.Second)
+		p.shot("4-upload")
+
+		// Offline: with the server gone, the cached site still works.
+		p.wait("the offline cache", `navigator.serviceWorker && navigator.serviceWorker.controller !== null`, 30*time.Second)
+		_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`navigator.serviceWorker.ready.then(() => true)`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stopServer()
+		p.do("reloading offline", chromedp.Reload())
+		p.wait("the page to be ready offline", `document.querySelector('#app[data-ready]') !== null`, 60*time.Second)
+		p.wait("a prediction offline", `document.querySelectorAll('#explain-1 .probs li').length === 3`, 60*time.Second)
+		p.shot("5-offline")
+	})
+
+	mu.Lock()
+	defer mu.Unlock()
+	for _, pr := range problems {
+		t.Errorf("browser: %s", pr)
+	}
+}
+
+func describe(o *runtime.RemoteObject) string {
+	if o == nil {
+		return ""
+	}
+	if o.Description != "" {
+		return o.Description
+	}
+	return strings.Trim(string(o.Value), `"`)
+}
+
+var percentRE = regexp.MustCompile(`^([0-9.]+)%$`)
+
+func percent(t *testing.T, s string) float64 {
+	t.Helper()
+	m := percentRE.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		t.Errorf("%q is not a percentage", s)
+		return -1
+	}
+	v, _ := strconv.ParseFloat(m[1], 64)
+	return v
+}
+
+func writePNG(t *testing.T, path string, w, h int) {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.Set(x, y, color.RGBA{uint8(3 * x), uint8(6 * y), 128, 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,249 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"syscall/js"
+	"time"
+
+	"github.com/artrobust/art/wasm/engine"
+	"github.com/artrobust/art/wasm/protocol"
+	"github.com/gomlx/compute"
+	_ "github.com/gomlx/compute/gobackend"
+)
+
+// worker serves requests one at a time, in arrival order; only OpStop is
+// handled as it arrives, so that it can stop the running request.
+type worker struct {
+	eng      *engine.Engine
+	engineID string
+	queue    chan protocol.Request
+
+	mu      sync.Mutex
+	running int
+	cancel  context.CancelFunc
+}
+
+func main() {
+	w := &worker{queue: make(chan protocol.Request, 64)}
+	handler := js.FuncOf(func(this js.Value, args []js.Value) any {
+		// A JavaScript callback must not block: decode and queue.
+		var req protocol.Request
+		if len(args) == 0 || args[0].Type() != js.TypeString {
+			post(protocol.Response{Kind: protocol.KindError, Error: "engine: message is not a JSON string"})
+			return nil
+		}
+		if err := json.Unmarshal([]byte(args[0].String()), &req); err != nil {
+			post(protocol.Response{Kind: protocol.KindError, Error: "engine: " + err.Error()})
+			return nil
+		}
+		if req.Op == protocol.OpStop {
+			w.stop(req.Target)
+			return nil
+		}
+		select {
+		case w.queue <- req:
+		default:
+			post(protocol.Response{ID: req.ID, Kind: protocol.KindError, Error: "engine: too many requests waiting"})
+		}
+		return nil
+	})
+	js.Global().Call("artEngineReady", handler)
+	for req := range w.queue {
+		w.serve(req)
+	}
+}
+
+func post(r protocol.Response) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		b, _ = json.Marshal(protocol.Response{ID: r.ID, Kind: protocol.KindError, Error: "engine: " + err.Error()})
+	}
+	js.Global().Call("postMessage", string(b))
+}
+
+// yield lets the worker's event loop run (and deliver OpStop) between steps.
+func yield() { time.Sleep(time.Millisecond) }
+
+func (w *worker) stop(id int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.running == id && w.cancel != nil {
+		w.cancel()
+	}
+}
+
+func (w *worker) serve(req protocol.Request) {
+	ctx, cancel := context.WithCancel(context.Background())
+	w.mu.Lock()
+	w.running, w.cancel = req.ID, cancel
+	w.mu.Unlock()
+	defer func() {
+		cancel()
+		w.mu.Lock()
+		w.running, w.cancel = 0, nil
+		w.mu.Unlock()
+	}()
+	start := time.Now()
+	resp, err := w.handle(ctx, req)
+	if err != nil {
+		post(protocol.Response{ID: req.ID, Kind: protocol.KindError, Error: err.Error()})
+		return
+	}
+	resp.ID = req.ID
+	resp.Millis = float64(time.Since(start).Microseconds()) / 1000
+	post(resp)
+}
+
+func (w *worker) handle(ctx context.Context, req protocol.Request) (r protocol.Response, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("engine: %v", p)
+		}
+	}()
+	if req.Op == protocol.OpInit {
+		return w.init(req)
+	}
+	if w.eng == nil {
+		return r, errors.New("engine: not initialised")
+	}
+	switch req.Op {
+	case protocol.OpPredict:
+		m, err := w.eng.Model(req.Model)
+		if err != nil {
+			return r, err
+		}
+		p, err := m.Predict(req.Image)
+		return protocol.Response{Kind: protocol.KindResult, Probs: p}, err
+	case protocol.OpAttribute:
+		if req.Method == nil {
+			return r, errors.New("attribute: no method")
+		}
+		m, err := w.eng.Model(req.Model)
+		if err != nil {
+			return r, err
+		}
+		mp, err := m.Attribute(req.Image, req.Target, *req.Method)
+		return protocol.Response{Kind: protocol.KindResult, Map: mp}, err
+	case protocol.OpAttack:
+		if req.Attack == nil {
+			return r, errors.New("attack: no settings")
+		}
+		sum, err := w.eng.Attack(ctx, req.Models, req.Image, *req.Attack, func(s protocol.Step) {
+			post(protocol.Response{ID: req.ID, Kind: protocol.KindStep, Step: &s})
+			yield()
+		})
+		return protocol.Response{Kind: protocol.KindResult, Summary: sum}, err
+	}
+	return r, fmt.Errorf("engine: unknown operation %q", req.Op)
+}
+
+// init creates the backend and loads the checkpoints the site lists in
+// weights/index.json, or two untrained models when it lists none.
+func (w *worker) init(req protocol.Request) (protocol.Response, error) {
+	if w.eng == nil {
+		config := req.Backend
+		if config == "" {
+			config = "go"
+		}
+		b, err := compute.NewWithConfig(config)
+		if err != nil {
+			return protocol.Response{}, fmt.Errorf("backend %q: %w", config, err)
+		}
+		w.eng = engine.New(b)
+		w.engineID = describeBackend(config, b)
+		names, err := checkpointNames()
+		if err != nil {
+			post(protocol.Response{ID: req.ID, Kind: protocol.KindProgress, Progress: "no checkpoints: " + err.Error()})
+		}
+		for _, name := range names {
+			post(protocol.Response{ID: req.ID, Kind: protocol.KindProgress, Progress: "loading " + name})
+			b, err := fetchBytes("weights/" + name)
+			if err == nil {
+				_, err = w.eng.LoadCheckpoint(name, b)
+			}
+			if err != nil {
+				// One broken file must not hide the others.
+				post(protocol.Response{ID: req.ID, Kind: protocol.KindProgress, Progress: "skipped " + name + ": " + err.Error()})
+			}
+		}
+		if len(w.eng.Models()) == 0 {
+			for _, seed := range []uint64{1, 2} {
+				if _, err := w.eng.AddUntrained("WRN-10-1", seed); err != nil {
+					return protocol.Response{}, err
+				}
+			}
+		}
+	}
+	return protocol.Response{Kind: protocol.KindReady, Engine: w.engineID, Models: w.eng.Cards()}, nil
+}
+
+func describeBackend(config string, b compute.Backend) string {
+	if strings.HasPrefix(config, "onnx") {
+		return "ONNX Runtime Web (" + b.Description() + ")"
+	}
+	return "GoMLX Go backend (" + b.Description() + ", WebAssembly, 1 thread)"
+}
+
+// checkpointNames reads weights/index.json: {"checkpoints": ["a.ckpt", ...]}.
+func checkpointNames() ([]string, error) {
+	b, err := fetchBytes("weights/index.json")
+	if err != nil {
+		return nil, err
+	}
+	var idx struct {
+		Checkpoints []string `json:"checkpoints"`
+	}
+	if err := json.Unmarshal(b, &idx); err != nil {
+		return nil, fmt.Errorf("weights/index.json: %w", err)
+	}
+	return idx.Checkpoints, nil
+}
+
+// fetchBytes fetches a URL relative to the worker's script.
+func fetchBytes(url string) ([]byte, error) {
+	resp, err := await(js.Global().Call("fetch", url))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", url, err)
+	}
+	if !resp.Get("ok").Bool() {
+		return nil, fmt.Errorf("%s: HTTP %d", url, resp.Get("status").Int())
+	}
+	buf, err := await(resp.Call("arrayBuffer"))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", url, err)
+	}
+	u8 := js.Global().Get("Uint8Array").New(buf)
+	b := make([]byte, u8.Length())
+	js.CopyBytesToGo(b, u8)
+	return b, nil
+}
+
+// await waits for a promise from a goroutine (never from a callback).
+func await(p js.Value) (js.Value, error) {
+	type result struct {
+		v   js.Value
+		err error
+	}
+	ch := make(chan result, 1)
+	var then, catch js.Func
+	then = js.FuncOf(func(this js.Value, args []js.Value) any {
+		ch <- result{v: args[0]}
+		return nil
+	})
+	catch = js.FuncOf(func(this js.Value, args []js.Value) any {
+		ch <- result{err: errors.New(args[0].Call("toString").String())}
+		return nil
+	})
+	p.Call("then", then, catch)
+	r := <-ch
+	then.Release()
+	catch.Release()
+	return r.v, r.err
+}
