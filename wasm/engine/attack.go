@@ -28,6 +28,11 @@ import (
 // original map. Every iterate is evaluated as the model is used: ReLU map,
 // top-k intersection and Kendall's tau against the original map, and the
 // prediction, which must stay the original one for the iterate to count.
+//
+// The step is shared/attack's IFIA.StepGraph, the attack the native
+// evaluation runs; AttackRun drives it one step at a time (with the
+// evaluation fused into the step's graph) so that the page can show every
+// iterate, alternate between models and stop between steps.
 type AttackRun struct {
 	m      *Model
 	cfg    protocol.Attack
@@ -56,7 +61,7 @@ func (m *Model) NewAttack(img []float32, cfg protocol.Attack) (*AttackRun, proto
 	if err != nil {
 		return nil, protocol.Step{}, err
 	}
-	atk, err := AttributionMethod(cfg.Method, model.Softplus(cfg.Beta))
+	atk, err := attack.WithActivation(eval, model.Softplus(cfg.Beta))
 	if err != nil {
 		return nil, protocol.Step{}, err
 	}
@@ -91,7 +96,6 @@ func (r *AttackRun) Next() (protocol.Step, error) {
 	start := time.Now()
 	net := r.m.Net
 	c := net.Config
-	eps, size := r.cfg.Eps/255, r.cfg.StepSize/255
 	x0, err := net.Batch(r.x0)
 	if err != nil {
 		return protocol.Step{}, err
@@ -100,12 +104,12 @@ func (r *AttackRun) Next() (protocol.Step, error) {
 	if err != nil {
 		return protocol.Step{}, err
 	}
-	key := fmt.Sprintf("demo/ifia-step/attack=%s/eval=%s/eps=%g/step=%g", r.attack, r.eval, eps, size)
+	key := fmt.Sprintf("demo/%s/attack=%s/eval=%s", r.ifia(), r.attack, r.eval)
 	out, err := net.Call(key, func() (*gmodel.Exec, error) {
 		return gmodel.NewExec(net.Backend, net.Store, func(scope *gmodel.Scope, x0, xt, target, mask *graph.Node) (*graph.Node, *graph.Node, *graph.Node) {
-			next := IFIAStep(net, r.attack, x0, xt, target, mask, eps, size)
+			next := r.ifia().StepGraph(net, r.attack, x0, xt, target, mask)
 			sal, logits := evalGraph(net, r.eval, attack.Detach(next), target)
-			return graph.StopGradient(next), sal, logits
+			return next, sal, logits
 		})
 	}, x0, xt, r.targetTensor(), tensors.FromFlatDataAndDimensions(r.mask, 1, c.InputSize, c.InputSize))
 	if err != nil {
@@ -149,6 +153,12 @@ func (r *AttackRun) Summary() protocol.Summary {
 
 // Best is the kept iterate so far (step 0 if none).
 func (r *AttackRun) Best() protocol.Step { return r.best }
+
+// ifia is the shared attack's configuration: its StepGraph is the step.
+func (r *AttackRun) ifia() attack.IFIA {
+	return attack.IFIA{Objective: attack.TopKObjective, Eps: r.cfg.Eps / 255, Step: r.cfg.StepSize / 255,
+		Steps: r.cfg.Steps, K: r.cfg.K, Restarts: 1, Beta: r.cfg.Beta, Keep: attack.KeepKendall}
+}
 
 func (r *AttackRun) targetTensor() *tensors.Tensor {
 	return tensors.FromFlatDataAndDimensions([]int32{int32(max(r.pred0, 0))}, 1)
@@ -198,23 +208,12 @@ func (r *AttackRun) stepFrom(salT, logitsT *tensors.Tensor) (protocol.Step, erro
 }
 
 // evalGraph is the evaluation view of an iterate: the saliency map of the
-// ReLU model's map (attribution.Saliency) and the ReLU logits.
+// ReLU model's map (attribution.Saliency) and the ReLU logits, as
+// attack.SaliencyMaps computes them, but inside the step's graph.
 func evalGraph(net *model.Net, m attribution.Method, x, target *graph.Node) (sal, logits *graph.Node) {
 	sal = attribution.Saliency(m.Map(net, x, target))
 	logits = net.Logits(x, model.Pass{Act: model.ReLU})
 	return graph.StopGradient(sal), graph.StopGradient(logits)
-}
-
-// IFIAStep is one step of the top-k attack in a graph: x0 and xt
-// [N,H,W,C], targets int32 [N], mask [N,H,W] (1 on the attacked pixels).
-// It returns the next iterate, inside the eps-ball around x0 and [0,1].
-func IFIAStep(net *model.Net, m attribution.Method, x0, xt, targets, mask *graph.Node, eps, size float64) *graph.Node {
-	x0, xt = attack.Detach(x0), attack.Detach(xt)
-	sal := attribution.Saliency(m.Map(net, xt, targets))
-	loss := graph.ReduceAllSum(graph.Mul(sal, graph.ConvertDType(mask, sal.DType())))
-	g := graph.Gradient(loss, xt)[0]
-	down := graph.Sub(xt, graph.MulScalar(graph.Sign(g), size))
-	return attack.Project(attack.LInf, down, x0, eps)
 }
 
 // Attack runs the attack on every model side by side, one step of each in

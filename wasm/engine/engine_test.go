@@ -272,3 +272,44 @@ func TestAttackBeatsRandomSignNoise(t *testing.T) {
 		t.Errorf("attack reached top-k intersection %.3f; random noise of the same size reached %.3f", last.TopK, 1-worst)
 	}
 }
+
+// Driving the shared attack one step at a time must give the trace of the
+// native evaluation's attack.IFIA.Attack on the same image.
+func TestStepwiseAttackMatchesTheSharedIFIA(t *testing.T) {
+	e := newEngine(t)
+	m, err := e.AddUntrained("WRN-10-1", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _ := shapesImage(t, 5)
+	cfg := protocol.Attack{Method: protocol.Method{Name: protocol.IntegratedGradient, Steps: 4}, Eps: 8, StepSize: 2, Steps: 3, K: 100, Beta: 10}
+	run, s0, err := m.NewAttack(img, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []protocol.Step{s0}
+	for !run.Done() {
+		s, err := run.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		steps = append(steps, s)
+	}
+	res, err := run.ifia().Attack(m.Net, run.eval, img, []int{s0.Pred})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trace := res.Images[0].Trace[0]
+	if len(trace) != len(steps) {
+		t.Fatalf("shared trace has %d iterates, the demo %d", len(trace), len(steps))
+	}
+	for i, st := range trace {
+		if math.Abs(st.TopK-float64(steps[i].TopK)) > 1e-6 || math.Abs(st.Kendall-float64(steps[i].Kendall)) > 1e-4 || st.Pred != steps[i].Pred {
+			t.Errorf("iterate %d: shared top-k %.4f tau %.4f pred %d; demo %.4f %.4f %d", i, st.TopK, st.Kendall, st.Pred,
+				float64(steps[i].TopK), float64(steps[i].Kendall), steps[i].Pred)
+		}
+	}
+	if max(res.Images[0].Step, 0) != run.Best().Step { // -1 there is the clean image
+		t.Errorf("kept iterate: shared step %d, demo step %d", res.Images[0].Step, run.Best().Step)
+	}
+}
