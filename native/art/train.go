@@ -109,9 +109,13 @@ type TrainOptions struct {
 	Objective  string   `json:"objective"`
 	AdvCE      bool     `json:"adv_ce"`
 
-	CropPad int     `json:"crop_pad"`
-	Flip    bool    `json:"flip"`
-	Jitter  float64 `json:"jitter"`
+	CropPad   int     `json:"crop_pad"`
+	Flip      bool    `json:"flip"`
+	Jitter    float64 `json:"jitter"`
+	Rotate    float64 `json:"rotate"`
+	Translate float64 `json:"translate"`
+	Project   float64 `json:"project"`
+	Balance   bool    `json:"balance"`
 
 	Init       string `json:"init,omitempty"`
 	Resume     bool   `json:"-"`
@@ -169,6 +173,10 @@ func (o *TrainOptions) flags(fs *flag.FlagSet) {
 	fs.IntVar(&o.CropPad, "crop-pad", o.CropPad, "augmentation: random crop padding (0: off)")
 	fs.BoolVar(&o.Flip, "flip", o.Flip, "augmentation: random horizontal flips")
 	fs.Float64Var(&o.Jitter, "jitter", o.Jitter, "augmentation: colour jitter strength (0: off)")
+	fs.Float64Var(&o.Rotate, "rotate", o.Rotate, "augmentation: largest random rotation in degrees (0: off; the paper balances GTSRB and Flowers with rotations)")
+	fs.Float64Var(&o.Translate, "translate", o.Translate, "augmentation: largest random sub-pixel translation in pixels (0: off)")
+	fs.Float64Var(&o.Project, "project", o.Project, "augmentation: largest random perspective distortion as a fraction of the image side (0: off)")
+	fs.BoolVar(&o.Balance, "balance", o.Balance, "oversample smaller classes to the size of the largest each epoch (with augmentation, as for GTSRB and Flowers)")
 	fs.StringVar(&o.Init, "init", o.Init, "start from this checkpoint's weights (fine-tuning)")
 	fs.BoolVar(&o.Resume, "resume", o.Resume, "continue the run in -out from its checkpoint")
 	fs.IntVar(&o.CkptEvery, "ckpt-every", o.CkptEvery, "write a checkpoint every N steps (0: only per epoch and at the end)")
@@ -301,10 +309,17 @@ const (
 	streamEval
 )
 
+// newBackend starts the backend GOMLX_BACKEND names, or GoMLX's pure-Go
+// backend when it is unset (linking XLA in would otherwise make XLA the
+// default, which fails where no PJRT plugin is installed).
 func newBackend() (compute.Backend, error) {
-	b, err := compute.New()
+	config, set := os.LookupEnv(compute.ConfigEnvVar)
+	if !set || config == "" {
+		config = "go"
+	}
+	b, err := compute.NewWithConfig(config)
 	if err != nil {
-		return nil, fmt.Errorf("starting the compute backend (GOMLX_BACKEND=%q): %w", os.Getenv(compute.ConfigEnvVar), err)
+		return nil, fmt.Errorf("starting the compute backend %q (set by %s): %w", config, compute.ConfigEnvVar, err)
 	}
 	return b, nil
 }
@@ -366,7 +381,11 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 		}
 	}
 
-	stepsPerEpoch := trainSet.Len() / o.Batch
+	epochLen := trainSet.Len()
+	if o.Balance {
+		epochLen = len(trainSet.BalancedOrder(rngFor(o.Seed, streamOrder, 0)))
+	}
+	stepsPerEpoch := epochLen / o.Batch
 	total := stepsPerEpoch * o.Epochs
 	if o.MaxSteps > 0 {
 		total = min(total, o.MaxSteps)
@@ -408,9 +427,9 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 	per := trainSet.ImageSize()
 	x := make([]float32, o.Batch*per)
 	y := make([]int32, o.Batch)
-	aug := data.Augment{Pad: o.CropPad, Flip: o.Flip, Jitter: o.Jitter}
+	aug := data.Augment{Pad: o.CropPad, Flip: o.Flip, Jitter: o.Jitter, Rotate: o.Rotate, Translate: o.Translate, Project: o.Project}
 	fmt.Fprintf(stdout, "training %s (%d parameters) on %s: %s, %d images, %d steps of %d (%d epochs) from step %d\n",
-		net.Config.Name(), net.Config.NumParams(), spec, tc.Method, trainSet.Len(), total, o.Batch, o.Epochs, startStep)
+		net.Config.Name(), net.Config.NumParams(), spec, tc.Method, epochLen, total, o.Batch, o.Epochs, startStep)
 	bar := newBar(total, startStep, o.NoProgress, stderr)
 	start := time.Now()
 	var last train.Metrics
@@ -421,7 +440,11 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 	for step := startStep; step < total; step++ {
 		epoch := step / stepsPerEpoch
 		if order == nil || step%stepsPerEpoch == 0 || step == startStep {
-			order = rngFor(o.Seed, streamOrder, epoch).Perm(trainSet.Len())
+			if o.Balance {
+				order = trainSet.BalancedOrder(rngFor(o.Seed, streamOrder, epoch))
+			} else {
+				order = rngFor(o.Seed, streamOrder, epoch).Perm(trainSet.Len())
+			}
 		}
 		b := step % stepsPerEpoch
 		augRNG := rngFor(o.Seed, streamAugment, step)

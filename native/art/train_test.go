@@ -174,3 +174,18 @@ func TestFractionFlagParsesRatios(t *testing.T) {
 		}
 	}
 }
+
+func TestTrainWithWarpAugmentationAndBalancing(t *testing.T) {
+	o := tinyTrainOptions(t.TempDir())
+	o.Epochs = 1
+	o.Rotate, o.Translate, o.Project, o.Balance = 15, 2, 0.05, true
+	res, err := Train(o, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Shapes classes are balanced already (labels i%10 over 96 images: 10
+	// classes of 9 or 10), so balancing brings every class to 10: 100 images.
+	if res.Steps != 100/32 {
+		t.Errorf("%d steps, want %d", res.Steps, 100/32)
+	}
+}

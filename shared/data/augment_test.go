@@ -1,6 +1,7 @@
 package data
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -98,5 +99,81 @@ func TestJitterKeepsPixelsInRange(t *testing.T) {
 	}
 	if !changed {
 		t.Error("jitter never changed a pixel")
+	}
+}
+
+func TestHomographyMapsCornersExactly(t *testing.T) {
+	from := [4][2]float64{{0, 0}, {9, 0}, {9, 9}, {0, 9}}
+	to := [4][2]float64{{1, 2}, {8, 0.5}, {10, 9}, {-1, 8}}
+	hm, ok := homography(from, to)
+	if !ok {
+		t.Fatal("no homography")
+	}
+	for i, p := range from {
+		den := hm[6]*p[0] + hm[7]*p[1] + 1
+		u := (hm[0]*p[0] + hm[1]*p[1] + hm[2]) / den
+		v := (hm[3]*p[0] + hm[4]*p[1] + hm[5]) / den
+		if math.Abs(u-to[i][0]) > 1e-9 || math.Abs(v-to[i][1]) > 1e-9 {
+			t.Errorf("corner %d maps to (%g,%g), want %v", i, u, v, to[i])
+		}
+	}
+}
+
+func TestWarpWithoutDistortionIsTheIdentity(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	src := make([]float32, 7*7*3)
+	for i := range src {
+		src[i] = rng.Float32()
+	}
+	dst := make([]float32, len(src))
+	// A tiny rotation range makes the warp nearly the identity.
+	Augment{Rotate: 1e-9}.Apply(rng, dst, src, 7, 7, 3)
+	for i := range src {
+		if math.Abs(float64(dst[i]-src[i])) > 1e-5 {
+			t.Fatalf("value %d: %g, want %g", i, dst[i], src[i])
+		}
+	}
+}
+
+func TestWarpRotatesAndShiftsExactly(t *testing.T) {
+	src := make([]float32, 5*5)
+	for i := range src {
+		src[i] = float32(i)
+	}
+	dst := make([]float32, len(src))
+	warpImage(dst, src, 5, 5, 1, math.Pi, 0, 0, [4][2]float64{})
+	for i := range src {
+		if math.Abs(float64(dst[i]-src[len(src)-1-i])) > 1e-4 {
+			t.Fatalf("180 degrees: pixel %d = %g, want %g", i, dst[i], src[len(src)-1-i])
+		}
+	}
+	warpImage(dst, src, 5, 5, 1, 0, 1, 0, [4][2]float64{})
+	for y := range 5 {
+		for x := range 5 {
+			want := float32(0)
+			if x > 0 {
+				want = src[y*5+x-1]
+			}
+			if math.Abs(float64(dst[y*5+x]-want)) > 1e-4 {
+				t.Fatalf("shift right by 1: pixel (%d,%d) = %g, want %g", y, x, dst[y*5+x], want)
+			}
+		}
+	}
+	// Half a pixel: bilinear average of neighbours.
+	warpImage(dst, src, 5, 5, 1, 0, 0.5, 0, [4][2]float64{})
+	if want := (src[7] + src[8]) / 2; math.Abs(float64(dst[8]-want)) > 1e-4 {
+		t.Errorf("half-pixel shift: %g, want %g", dst[8], want)
+	}
+}
+
+func TestBalancedOrderRepeatsSmallClasses(t *testing.T) {
+	d := &Dataset{Classes: []string{"a", "b", "c"}, Labels: []int{0, 0, 0, 0, 1, 2, 2}}
+	order := d.BalancedOrder(rand.New(rand.NewPCG(1, 2)))
+	count := make([]int, 3)
+	for _, i := range order {
+		count[d.Labels[i]]++
+	}
+	if count[0] != 4 || count[1] != 4 || count[2] != 4 {
+		t.Errorf("class counts %v, want 4 each", count)
 	}
 }
