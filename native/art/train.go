@@ -421,6 +421,11 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 		if err != nil {
 			return err
 		}
+		// The loss is checked before each update, so weights can still
+		// overflow in the last one: never replace a good checkpoint with them.
+		if name := firstNonFinite(ck); name != "" {
+			return fmt.Errorf("step %d: %s is no longer finite (lr %g); training stopped, the last good checkpoint %s is kept", step, name, o.lrAt(step-1, stepsPerEpoch), ckptPath)
+		}
 		return checkpoint.WriteFile(ckptPath, ck)
 	}
 
@@ -459,7 +464,11 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 			return nil, fmt.Errorf("step %d: %w", step, err)
 		}
 		if !finite(m.Loss) {
-			return nil, fmt.Errorf("step %d: the loss is %v (lr %g); stopped, the last good checkpoint is %s", step, m.Loss, lr, ckptPath)
+			kept := "no checkpoint was written yet"
+			if _, err := os.Stat(ckptPath); err == nil {
+				kept = "the last good checkpoint is " + ckptPath
+			}
+			return nil, fmt.Errorf("step %d: the loss is %v (lr %g); training stopped, %s", step+1, m.Loss, lr, kept)
 		}
 		last = m
 		windowSteps++
@@ -488,7 +497,7 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 		}
 		if endOfEpoch || (o.CkptEvery > 0 && done%o.CkptEvery == 0) || interrupted.Load() {
 			if err := save(done, map[string]float64{"clean_acc": res.CleanAcc, "pgd_acc": res.PGDAcc}); err != nil {
-				return nil, fmt.Errorf("writing checkpoint: %w", err)
+				return nil, fmt.Errorf("writing the checkpoint: %w", err)
 			}
 		}
 		if interrupted.Load() {
@@ -523,6 +532,22 @@ func optimizerState(ck *checkpoint.Checkpoint) map[string][]float32 {
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// firstNonFinite names the first tensor of ck holding a NaN or infinity.
+func firstNonFinite(ck *checkpoint.Checkpoint) string {
+	for _, t := range ck.Tensors {
+		v, err := t.Float32s()
+		if err != nil {
+			continue
+		}
+		for _, x := range v {
+			if !finite(float64(x)) {
+				return t.Name
+			}
+		}
+	}
+	return ""
+}
 
 func firstN(n int) []int {
 	idx := make([]int, n)

@@ -189,3 +189,32 @@ func TestTrainWithWarpAugmentationAndBalancing(t *testing.T) {
 		t.Errorf("%d steps, want %d", res.Steps, 100/32)
 	}
 }
+
+// A diverging run stops with a clear message and leaves the last checkpoint
+// it wrote intact.
+func TestNaNLossStopsTrainingAndKeepsTheLastCheckpoint(t *testing.T) {
+	o := tinyTrainOptions(t.TempDir())
+	o.Epochs = 1
+	if _, err := Train(o, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	before := readTensors(t, filepath.Join(o.Out, "model.ckpt"))
+	o.Resume = true
+	o.Epochs = 40
+	o.LR, o.Warmup = 1e30, 0
+	_, err := Train(o, io.Discard, io.Discard)
+	if err == nil || !(strings.Contains(err.Error(), "the loss is") || strings.Contains(err.Error(), "no longer finite")) || !strings.Contains(err.Error(), "last good checkpoint") {
+		t.Fatalf("diverging run: error %v, want one saying the loss is not finite and naming the kept checkpoint", err)
+	}
+	after := readTensors(t, filepath.Join(o.Out, "model.ckpt"))
+	for name, v := range after {
+		for i, x := range v {
+			if !finite(float64(x)) {
+				t.Fatalf("kept checkpoint holds %v in %s[%d]", x, name, i)
+			}
+		}
+	}
+	if len(after) != len(before) {
+		t.Fatalf("kept checkpoint has %d tensors, had %d", len(after), len(before))
+	}
+}
