@@ -181,8 +181,10 @@ func (a IFIA) Attack(net *model.Net, m attribution.Method, x []float32, labels [
 		k = DefaultTopK(size, size)
 	}
 	it := iterative{
-		name: a.String(), eps: a.Eps, step: a.Step, steps: a.Steps, restarts: a.Restarts, seed: a.Seed,
-		keep: a.Keep, k: k, attackM: attackM, evalM: m, obj: a.objective(), observe: a.Observe,
+		name:     a.String(),
+		graphKey: fmt.Sprintf("ifia-step/%s/eps=%g/step=%g", a.Objective, a.Eps, a.Step),
+		eps:      a.Eps, step: a.Step, steps: a.Steps, restarts: a.Restarts,
+		seed: a.Seed, keep: a.Keep, k: k, attackM: attackM, evalM: m, obj: a.objective(), observe: a.Observe,
 	}
 	if a.Objective == CenterObjective {
 		it.aux = centerReference

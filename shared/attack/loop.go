@@ -24,7 +24,8 @@ type objective func(net *model.Net, x, adv, labels, aux, sal *graph.Node) *graph
 // iterate are compared with the clean ones, and the best iterate under keep
 // that is still classified correctly is kept, over all restarts.
 type iterative struct {
-	name            string // the attack and every setting: keys the step graph
+	name            string // the attack, for errors
+	graphKey        string // every setting the step graph closes over (not Steps, K, restarts)
 	eps, step       float64
 	steps, restarts int
 	seed            uint64
@@ -48,7 +49,7 @@ func stepGraph(net *model.Net, m attribution.Method, obj objective, eps, step fl
 }
 
 func (it iterative) key() string {
-	return fmt.Sprintf("attack/%s/attack-map=%s/eval-map=%s", it.name, it.attackM, it.evalM)
+	return fmt.Sprintf("attack/%s/attack-map=%s/eval-map=%s", it.graphKey, it.attackM, it.evalM)
 }
 
 func (it iterative) run(net *model.Net, x []float32, labels []int) (*Result, error) {

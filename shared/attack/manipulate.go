@@ -126,7 +126,9 @@ func (a Manipulation) Attack(net *model.Net, m attribution.Method, x []float32, 
 	}
 	gamma := a.gamma(size, size, net.Config.NumClasses)
 	it := iterative{
-		name: fmt.Sprintf("%s/gamma-used=%g", a, gamma), eps: a.Eps, step: a.Step, steps: a.Steps, restarts: a.Restarts,
+		name:     a.String(),
+		graphKey: fmt.Sprintf("manipulation-step/eps=%g/step=%g/gamma=%g", a.Eps, a.Step, gamma),
+		eps:      a.Eps, step: a.Step, steps: a.Steps, restarts: a.Restarts,
 		seed: a.Seed, keep: a.Keep, k: k, attackM: attackM, evalM: m, obj: a.objective(gamma),
 		targets: targets, observe: a.Observe,
 		aux: func(_ []float32, n, h, w int) *tensors.Tensor {
