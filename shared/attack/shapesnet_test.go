@@ -116,7 +116,10 @@ func trainShapesNet() shapesFixture {
 // above chance (25%).
 func shapesNet(t *testing.T) shapesFixture {
 	t.Helper()
-	shapesOnce.Do(func() { shapes = trainShapesNet() })
+	shapesOnce.Do(func() {
+		shapes = trainShapesNet()
+		t.Logf("shapes model: %.1f%% test accuracy on %d images", 100*shapes.acc, shapes.test.Len())
+	})
 	if shapes.err != nil {
 		t.Fatal(shapes.err)
 	}
