@@ -34,6 +34,7 @@ func commands() []command {
 		{"demo", "train natural and ART models on the built-in dataset and evaluate them", runDemo},
 		{"train", "train a model (natural, PGD or ART)", runTrain},
 		{"eval", "evaluate checkpoints: accuracy, PGD accuracy, gradient alignment", runEval},
+		{"bench", "measure the workloads of the PyTorch peer benchmark (images/s, GFLOP/s)", runBench},
 	}
 }
 
