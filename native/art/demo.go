@@ -66,9 +66,11 @@ func Demo(o DemoOptions, stdout, stderr io.Writer) error {
 	}
 
 	fmt.Fprintln(stdout, "\n== evaluation")
-	ev := EvalOptions{Ckpts: []string{natRes.Checkpoint, artRes.Checkpoint}, Data: "shapes", N: 1000, PGDN: 200,
-		PGDSteps: 20, PGDEps: 8.0 / 255, PGDStep: 2.0 / 255, Seed: o.Seed, Report: filepath.Join(o.Out, "report")}
-	reports, err := Evaluate(ev, stdout)
+	ev := defaultEvalOptions()
+	ev.Ckpts, ev.AccN, ev.PGDN, ev.PGDSteps = []string{natRes.Checkpoint, artRes.Checkpoint}, 1000, 200, 20
+	ev.SweepN, ev.N, ev.IGSteps, ev.Steps = 100, 50, 20, 20
+	ev.Seed, ev.Report, ev.NoProgress = o.Seed, filepath.Join(o.Out, "report"), o.NoProgress
+	reports, err := Evaluate(ev, stdout, stderr)
 	if err != nil {
 		return err
 	}

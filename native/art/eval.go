@@ -7,15 +7,19 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
+	"math/rand/v2"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/artrobust/art/shared/attack"
 	"github.com/artrobust/art/shared/attribution"
 	"github.com/artrobust/art/shared/checkpoint"
 	"github.com/artrobust/art/shared/data"
+	"github.com/artrobust/art/shared/metric"
 	"github.com/artrobust/art/shared/model"
+	"github.com/schollz/progressbar/v3"
 )
 
 // evalBatch is the fixed batch of evaluation passes: a partial last batch is
@@ -130,29 +134,171 @@ func (o *TrainOptions) quickEval(net *model.Net, test *data.Dataset, step int) (
 	return clean, robust, err
 }
 
-// EvalOptions are the settings of "art eval".
+// EvalOptions are the settings of "art eval". The attributional-robustness
+// settings (Eps, Step, Steps, K, Restarts, Beta, Keep) are those of
+// attack.IFIA, with the same names as flags.
 type EvalOptions struct {
 	Ckpts    []string `json:"ckpts"`
 	Data     string   `json:"data"`
-	N        int      `json:"n"`
+	AccN     int      `json:"acc_n"`
 	PGDN     int      `json:"pgd_n"`
 	PGDSteps int      `json:"pgd_steps"`
 	PGDEps   fraction `json:"pgd_eps"`
 	PGDStep  fraction `json:"pgd_step"`
-	Seed     uint64   `json:"seed"`
-	Report   string   `json:"-"`
+	// Sweep lists the extra PGD radii of the accuracy-versus-eps plot,
+	// measured on SweepN images.
+	Sweep  fracList `json:"pgd_sweep"`
+	SweepN int      `json:"pgd_sweep_n"`
+
+	// N is the number of random test images, correctly classified by every
+	// checkpoint, of the attributional-robustness evaluation (0 skips it).
+	N           int      `json:"n"`
+	Attribution string   `json:"attribution"`
+	IGSteps     int      `json:"ig_steps"`
+	IGRule      string   `json:"ig_rule"`
+	SHAPSamples int      `json:"gradshap_samples"`
+	SHAPSigma   float64  `json:"gradshap_sigma"`
+	Chunk       int      `json:"chunk"`
+	Eps         fraction `json:"eps"`
+	Step        fraction `json:"step"`
+	Steps       int      `json:"steps"`
+	K           int      `json:"k"`
+	Restarts    int      `json:"restarts"`
+	Beta        float64  `json:"beta"`
+	Keep        string   `json:"keep"`
+	RandomDraws int      `json:"random_draws"`
+	AttackBatch int      `json:"attack_batch"`
+
+	Seed       uint64 `json:"seed"`
+	Report     string `json:"-"`
+	NoProgress bool   `json:"-"`
+}
+
+func defaultEvalOptions() EvalOptions {
+	a := attack.DefaultIFIA()
+	return EvalOptions{Data: "shapes", AccN: 1000, PGDN: 500, PGDSteps: 40, PGDEps: 8.0 / 255, PGDStep: 2.0 / 255,
+		Sweep: fracList{2.0 / 255, 4.0 / 255, 16.0 / 255}, SweepN: 100,
+		N: 100, Attribution: "ig", IGSteps: 100, IGRule: attribution.RiemannRight.String(), SHAPSamples: 20, SHAPSigma: 0,
+		Eps: fraction(a.Eps), Step: fraction(a.Step), Steps: a.Steps, K: a.K, Restarts: a.Restarts, Beta: a.Beta,
+		Keep: a.Keep.String(), RandomDraws: 1, AttackBatch: 10, Seed: 1}
+}
+
+// fracList is a comma-separated list of fractions ("2/255,4/255").
+type fracList []float64
+
+func (l *fracList) String() string {
+	s := make([]string, len(*l))
+	for i, v := range *l {
+		s[i] = strconv.FormatFloat(v, 'g', 6, 64)
+	}
+	return strings.Join(s, ",")
+}
+
+func (l *fracList) Set(s string) error {
+	*l = nil
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		var v fraction
+		if err := v.Set(f); err != nil {
+			return err
+		}
+		*l = append(*l, float64(v))
+	}
+	return nil
+}
+
+// num is a float64 that encodes NaN and infinities as JSON null.
+type num float64
+
+func (v num) MarshalJSON() ([]byte, error) {
+	f := float64(v)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(f)
+}
+
+func (v *num) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*v = num(math.NaN())
+		return nil
+	}
+	var f float64
+	err := json.Unmarshal(b, &f)
+	*v = num(f)
+	return err
+}
+
+// Summary is metric.Summary in JSON form.
+type Summary struct {
+	N      int `json:"n"`
+	NaN    int `json:"nan"`
+	Mean   num `json:"mean"`
+	Std    num `json:"std"`
+	Median num `json:"median"`
+	Min    num `json:"min"`
+	Max    num `json:"max"`
+}
+
+func summarize(x []float64) Summary {
+	s := metric.Summarize(x)
+	return Summary{N: s.N, NaN: s.NaN, Mean: num(s.Mean), Std: num(s.Std), Median: num(s.Median), Min: num(s.Min), Max: num(s.Max)}
+}
+
+// ImageStats is the outcome of an attribution attack on one test image.
+type ImageStats struct {
+	Index    int  `json:"index"`
+	Label    int  `json:"label"`
+	TopK     num  `json:"topk"`
+	Kendall  num  `json:"kendall"`
+	Spearman num  `json:"spearman"`
+	Linf     num  `json:"linf"`
+	Pred     int  `json:"pred"`
+	Correct  bool `json:"correct"`
+	Restart  int  `json:"restart"`
+	Step     int  `json:"step"`
+}
+
+// AttackReport summarises an attribution attack over the evaluation images.
+type AttackReport struct {
+	Attack   string       `json:"attack"`
+	TopK     Summary      `json:"topk"`
+	Kendall  Summary      `json:"kendall"`
+	Spearman Summary      `json:"spearman"`
+	Images   []ImageStats `json:"images"`
+}
+
+// AttrReport is the attributional robustness of one checkpoint.
+type AttrReport struct {
+	Method string       `json:"method"`
+	K      int          `json:"k"`
+	N      int          `json:"n"`
+	IFIA   AttackReport `json:"ifia"`
+	Random AttackReport `json:"random_sign"`
+}
+
+// SweepPoint is the PGD accuracy at one radius.
+type SweepPoint struct {
+	Eps float64 `json:"eps"`
+	N   int     `json:"n"`
+	Acc float64 `json:"acc"`
 }
 
 // ModelReport holds the numbers of one checkpoint.
 type ModelReport struct {
-	Checkpoint        string  `json:"checkpoint"`
-	Arch              string  `json:"arch"`
-	Method            string  `json:"method"`
-	CleanAcc          float64 `json:"clean_acc"`
-	PGDAcc            float64 `json:"pgd_acc"`
-	GradientAlignment float64 `json:"gradient_alignment"`
-	N                 int     `json:"n"`
-	PGDN              int     `json:"pgd_n"`
+	Checkpoint        string       `json:"checkpoint"`
+	Arch              string       `json:"arch"`
+	Dataset           string       `json:"dataset"`
+	Method            string       `json:"method"`
+	CleanAcc          float64      `json:"clean_acc"`
+	PGDAcc            float64      `json:"pgd_acc"`
+	GradientAlignment float64      `json:"gradient_alignment"`
+	AccN              int          `json:"acc_n"`
+	PGDN              int          `json:"pgd_n"`
+	Sweep             []SweepPoint `json:"pgd_sweep,omitempty"`
+	Attr              *AttrReport  `json:"attributional,omitempty"`
 }
 
 type stringList []string
@@ -161,37 +307,134 @@ func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
 
 func runEval(args []string, stdout, stderr io.Writer) error {
-	o := EvalOptions{Data: "shapes", N: 1000, PGDN: 500, PGDSteps: 40, PGDEps: 8.0 / 255, PGDStep: 2.0 / 255, Seed: 1}
+	o := defaultEvalOptions()
 	fs := flag.NewFlagSet("art eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var ckpts stringList
 	fs.Var(&ckpts, "ckpt", "checkpoint to evaluate (repeat for several)")
 	fs.StringVar(&o.Data, "data", o.Data, "dataset spec (see art train -help)")
-	fs.IntVar(&o.N, "n", o.N, "test images for clean accuracy and gradient alignment")
+	fs.IntVar(&o.AccN, "acc-n", o.AccN, "test images for clean accuracy and gradient alignment")
 	fs.IntVar(&o.PGDN, "pgd-n", o.PGDN, "test images for PGD accuracy")
 	fs.IntVar(&o.PGDSteps, "pgd-steps", o.PGDSteps, "PGD steps")
 	fs.Var(&o.PGDEps, "pgd-eps", "PGD L-inf radius (default 8/255)")
 	fs.Var(&o.PGDStep, "pgd-step", "PGD step size (default 2/255)")
-	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed of the attacks' random starts (and of shapes test data)")
-	fs.StringVar(&o.Report, "report", o.Report, "write report.json and report.md into this directory")
+	fs.Var(&o.Sweep, "pgd-sweep", "extra PGD radii for the accuracy-vs-eps plot, comma-separated (empty: none)")
+	fs.IntVar(&o.SweepN, "pgd-sweep-n", o.SweepN, "test images per radius of -pgd-sweep")
+	fs.IntVar(&o.N, "n", o.N, "random test images, correctly classified by every checkpoint, for the attribution attack (0: skip it)")
+	fs.StringVar(&o.Attribution, "attribution", o.Attribution, "attribution method attacked: ig, grad or gradshap")
+	fs.IntVar(&o.IGSteps, "ig-steps", o.IGSteps, "Integrated Gradients steps")
+	fs.StringVar(&o.IGRule, "ig-rule", o.IGRule, "Integrated Gradients Riemann rule: right, left, middle or trapezoid")
+	fs.IntVar(&o.SHAPSamples, "gradshap-samples", o.SHAPSamples, "GradientSHAP samples")
+	fs.Float64Var(&o.SHAPSigma, "gradshap-sigma", o.SHAPSigma, "GradientSHAP input noise std")
+	fs.IntVar(&o.Chunk, "chunk", o.Chunk, "path points per input evaluated at once (0: all; memory bound only)")
+	fs.Var(&o.Eps, "eps", "attribution attack L-inf radius (default 8/255)")
+	fs.Var(&o.Step, "step", "attribution attack step size (default 1/255)")
+	fs.IntVar(&o.Steps, "steps", o.Steps, "attribution attack steps")
+	fs.IntVar(&o.K, "k", o.K, "top-k pixels (0: 100 at 32x32, scaled with the pixels)")
+	fs.IntVar(&o.Restarts, "restarts", o.Restarts, "attribution attack runs (the first from the clean image)")
+	fs.Float64Var(&o.Beta, "beta", o.Beta, "softplus beta of the attack's maps")
+	fs.StringVar(&o.Keep, "keep", o.Keep, "iterate kept: kendall, topk or spearman (lowest among correctly classified)")
+	fs.IntVar(&o.RandomDraws, "random-draws", o.RandomDraws, "random-sign baseline draws per image")
+	fs.IntVar(&o.AttackBatch, "attack-batch", o.AttackBatch, "images per attribution-attack batch")
+	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed of the image choice, the attacks' random starts (and of shapes test data)")
+	fs.StringVar(&o.Report, "report", o.Report, "write report.json, report.md, robustbench.json and plots into this directory")
+	fs.BoolVar(&o.NoProgress, "no-progress", o.NoProgress, "no progress bars")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: art eval -ckpt A [-ckpt B ...] [flags]\n\nMeasures clean and PGD accuracy, input-gradient alignment, and attributional robustness\n(IFIA top-k attack and random-sign baseline: top-k intersection, Kendall, Spearman).\nQuick run: -n 20 -ig-steps 10 -steps 10 -pgd-n 100 -pgd-steps 10 -pgd-sweep ''\n\nFlags:")
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	o.Ckpts = ckpts
-	reports, err := Evaluate(o, stdout)
+	reports, err := Evaluate(o, stdout, stderr)
 	if err != nil {
 		return err
 	}
 	return writeEvalReport(o, reports, stdout)
 }
 
-// Evaluate measures every checkpoint on the same test images.
-func Evaluate(o EvalOptions, stdout io.Writer) ([]ModelReport, error) {
+// attributionMethod builds the evaluated (ReLU) attribution method of the
+// options.
+func (o EvalOptions) attributionMethod() (attribution.Method, error) {
+	switch o.Attribution {
+	case "ig":
+		rule, err := attribution.ParseRule(o.IGRule)
+		if err != nil {
+			return nil, err
+		}
+		if o.IGSteps <= 0 {
+			return nil, errors.New("-ig-steps must be positive")
+		}
+		return attribution.IntegratedGradients{Steps: o.IGSteps, Rule: rule, ChunkSize: o.Chunk, Act: model.ReLU}, nil
+	case "grad":
+		return attribution.Gradient{Act: model.ReLU}, nil
+	case "gradshap":
+		if o.SHAPSamples <= 0 {
+			return nil, errors.New("-gradshap-samples must be positive")
+		}
+		return attribution.GradientSHAP{Samples: o.SHAPSamples, Sigma: o.SHAPSigma, Seed: o.Seed, ChunkSize: o.Chunk, Act: model.ReLU}, nil
+	}
+	return nil, fmt.Errorf("unknown -attribution %q (want ig, grad or gradshap)", o.Attribution)
+}
+
+func (o EvalOptions) ifia() (attack.IFIA, error) {
+	a := attack.DefaultIFIA()
+	a.Eps, a.Step, a.Steps, a.K, a.Restarts, a.Beta, a.Seed = float64(o.Eps), float64(o.Step), o.Steps, o.K, o.Restarts, o.Beta, o.Seed
+	keep, err := attack.ParseCriterion(o.Keep)
+	if err != nil {
+		return a, err
+	}
+	a.Keep = keep
+	return a, a.Validate()
+}
+
+func (o EvalOptions) randomSign() (attack.RandomSign, error) {
+	r := attack.DefaultRandomSign()
+	r.Eps, r.Draws, r.K, r.Seed = float64(o.Eps), o.RandomDraws, o.K, o.Seed
+	keep, err := attack.ParseCriterion(o.Keep)
+	if err != nil {
+		return r, err
+	}
+	r.Keep = keep
+	return r, r.Validate()
+}
+
+// loaded is a checkpoint loaded for evaluation.
+type loaded struct {
+	path string
+	net  *model.Net
+	meta checkpoint.Meta
+}
+
+// Evaluate measures every checkpoint on the same test images; progress bars
+// go to stderr.
+func Evaluate(o EvalOptions, stdout, stderr io.Writer) ([]ModelReport, error) {
 	if len(o.Ckpts) == 0 {
 		return nil, errors.New("no -ckpt given")
 	}
-	if o.PGDEps < 0 || o.PGDStep < 0 || o.PGDSteps < 0 {
-		return nil, errors.New("PGD eps, step and steps must not be negative")
+	if o.PGDEps < 0 || o.PGDStep < 0 || o.PGDSteps < 0 || o.N < 0 || o.AccN < 0 || o.PGDN < 0 || o.SweepN < 0 {
+		return nil, errors.New("PGD eps, step and steps and the image counts must not be negative")
+	}
+	if o.AttackBatch <= 0 {
+		return nil, errors.New("-attack-batch must be positive")
+	}
+	var (
+		m    attribution.Method
+		ifia attack.IFIA
+		rs   attack.RandomSign
+		err  error
+	)
+	if o.N > 0 {
+		if m, err = o.attributionMethod(); err != nil {
+			return nil, err
+		}
+		if ifia, err = o.ifia(); err != nil {
+			return nil, err
+		}
+		if rs, err = o.randomSign(); err != nil {
+			return nil, err
+		}
 	}
 	spec, err := data.ParseSpec(o.Data)
 	if err != nil {
@@ -202,7 +445,7 @@ func Evaluate(o EvalOptions, stdout io.Writer) ([]ModelReport, error) {
 		return nil, err
 	}
 	var test *data.Dataset
-	var out []ModelReport
+	var nets []loaded
 	for _, path := range o.Ckpts {
 		ck, err := checkpoint.ReadFile(path)
 		if err != nil {
@@ -223,44 +466,167 @@ func Evaluate(o EvalOptions, stdout io.Writer) ([]ModelReport, error) {
 				net.Config.NumClasses, net.Config.InputSize, net.Config.InputSize, net.Config.Channels,
 				test.Name, len(test.Classes), test.Height, test.Width, test.Channels)
 		}
-		r := ModelReport{Checkpoint: path, Arch: net.Config.Name(), Method: ck.Meta.Method,
-			N: min(o.N, test.Len()), PGDN: min(o.PGDN, test.Len())}
-		fmt.Fprintf(stdout, "evaluating %s (%s, %s) ...\n", path, r.Arch, r.Method)
-		if r.CleanAcc, err = accuracy(net, test, firstN(r.N)); err != nil {
+		nets = append(nets, loaded{path, net, ck.Meta})
+	}
+	var attrIdx []int
+	if o.N > 0 {
+		if attrIdx, err = commonCorrect(nets, test, o.N, o.Seed); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(stdout, "attribution attack on %d random test images classified correctly by every checkpoint\n", len(attrIdx))
+	}
+	var out []ModelReport
+	for _, l := range nets {
+		net := l.net
+		r := ModelReport{Checkpoint: l.path, Arch: net.Config.Name(), Dataset: test.Name, Method: l.meta.Method,
+			AccN: min(o.AccN, test.Len()), PGDN: min(o.PGDN, test.Len())}
+		fmt.Fprintf(stdout, "evaluating %s (%s, %s) ...\n", l.path, r.Arch, r.Method)
+		if r.CleanAcc, err = accuracy(net, test, firstN(r.AccN)); err != nil {
 			return nil, err
 		}
 		p := attack.PGD{Eps: float64(o.PGDEps), Step: float64(o.PGDStep), Steps: o.PGDSteps, RandomStart: true}
 		if r.PGDAcc, err = robustAccuracy(net, test, firstN(r.PGDN), p, o.Seed); err != nil {
 			return nil, err
 		}
-		if r.GradientAlignment, err = gradientAlignment(net, test, firstN(r.N)); err != nil {
+		if r.GradientAlignment, err = gradientAlignment(net, test, firstN(r.AccN)); err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(stdout, "  clean acc %.4f, PGD-%d acc %.4f, cos(x, dz_y/dx) %.4f\n", r.CleanAcc, o.PGDSteps, r.PGDAcc, r.GradientAlignment)
+		if len(o.Sweep) > 0 && o.SweepN > 0 {
+			sn := min(o.SweepN, test.Len())
+			r.Sweep = append(r.Sweep, SweepPoint{Eps: 0, N: sn})
+			if r.Sweep[0].Acc, err = accuracy(net, test, firstN(sn)); err != nil {
+				return nil, err
+			}
+			eps := append(fracList{float64(o.PGDEps)}, o.Sweep...)
+			slices.Sort(eps)
+			eps = slices.Compact(eps)
+			for _, e := range eps {
+				if e <= 0 {
+					continue
+				}
+				// The step follows the main setting's step/eps ratio.
+				q := attack.PGD{Eps: e, Step: e * float64(o.PGDStep) / float64(o.PGDEps), Steps: o.PGDSteps, RandomStart: true}
+				acc, err := robustAccuracy(net, test, firstN(sn), q, o.Seed)
+				if err != nil {
+					return nil, err
+				}
+				r.Sweep = append(r.Sweep, SweepPoint{Eps: e, N: sn, Acc: acc})
+			}
+			fmt.Fprintf(stdout, "  PGD sweep:")
+			for _, s := range r.Sweep {
+				fmt.Fprintf(stdout, " %.4g->%.3f", s.Eps*255, s.Acc)
+			}
+			fmt.Fprintln(stdout, " (eps in /255)")
+		}
+		if o.N > 0 {
+			ar := &AttrReport{Method: m.String(), K: ifia.K, N: len(attrIdx)}
+			if ar.K == 0 {
+				ar.K = attack.DefaultTopK(test.Height, test.Width)
+			}
+			bar := newBarDesc(len(attrIdx), o.NoProgress, stderr, "IFIA "+filepath.Base(l.path))
+			if ar.IFIA, err = attributionAttack(net, test, attrIdx, o.AttackBatch, bar, ifia.String(), func(x []float32, y []int) (*attack.Result, error) {
+				return ifia.Attack(net, m, x, y)
+			}); err != nil {
+				return nil, err
+			}
+			_ = bar.Finish()
+			bar = newBarDesc(len(attrIdx), o.NoProgress, stderr, "random sign")
+			if ar.Random, err = attributionAttack(net, test, attrIdx, o.AttackBatch, bar, fmt.Sprintf("random sign eps %.4g, %d draws", rs.Eps, rs.Draws), func(x []float32, y []int) (*attack.Result, error) {
+				return rs.Attack(net, m, x, y)
+			}); err != nil {
+				return nil, err
+			}
+			_ = bar.Finish()
+			fmt.Fprintf(stdout, "  %s IFIA: top-%d intersection %.4f±%.4f, Kendall %.4f±%.4f, Spearman %.4f±%.4f\n", ar.Method, ar.K,
+				float64(ar.IFIA.TopK.Mean), float64(ar.IFIA.TopK.Std), float64(ar.IFIA.Kendall.Mean), float64(ar.IFIA.Kendall.Std),
+				float64(ar.IFIA.Spearman.Mean), float64(ar.IFIA.Spearman.Std))
+			fmt.Fprintf(stdout, "  random sign: top-%d intersection %.4f, Kendall %.4f, Spearman %.4f\n", ar.K,
+				float64(ar.Random.TopK.Mean), float64(ar.Random.Kendall.Mean), float64(ar.Random.Spearman.Mean))
+			r.Attr = ar
+		}
 		out = append(out, r)
 	}
 	return out, nil
 }
 
-func writeEvalReport(o EvalOptions, reports []ModelReport, stdout io.Writer) error {
-	var md strings.Builder
-	fmt.Fprintf(&md, "| checkpoint | arch | method | clean acc | PGD-%d acc (eps %.4g) | cos(x, dz_y/dx) |\n|---|---|---|---:|---:|---:|\n", o.PGDSteps, float64(o.PGDEps))
-	for _, r := range reports {
-		fmt.Fprintf(&md, "| %s | %s | %s | %.4f | %.4f | %.4f |\n", r.Checkpoint, r.Arch, r.Method, r.CleanAcc, r.PGDAcc, r.GradientAlignment)
+func newBarDesc(total int, off bool, w io.Writer, desc string) *progressbar.ProgressBar {
+	bar := newBar(total, 0, off, w)
+	bar.Describe(desc)
+	return bar
+}
+
+// commonCorrect draws up to n random test images (a permutation from seed)
+// that every checkpoint classifies correctly.
+func commonCorrect(nets []loaded, test *data.Dataset, n int, seed uint64) ([]int, error) {
+	perm := rand.New(rand.NewPCG(seed, 0x1f1a)).Perm(test.Len())
+	var out []int
+	for s := 0; s < len(perm) && len(out) < n; s += evalBatch {
+		chunk := perm[s:min(s+evalBatch, len(perm))]
+		ok := make([]bool, len(chunk))
+		for i := range ok {
+			ok[i] = true
+		}
+		for _, l := range nets {
+			j := 0
+			err := forBatches(test, chunk, evalBatch, func(x []float32, y []int, real int) error {
+				logits, err := l.net.Predict(x, model.ReLU)
+				if err != nil {
+					return err
+				}
+				for i, p := range model.Argmax(logits, l.net.Config.NumClasses)[:real] {
+					if p != y[i] {
+						ok[j+i] = false
+					}
+				}
+				j += real
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+		for i, idx := range chunk {
+			if ok[i] && len(out) < n {
+				out = append(out, idx)
+			}
+		}
 	}
-	fmt.Fprint(stdout, "\n"+md.String())
-	if o.Report == "" {
-		return nil
+	if len(out) == 0 {
+		return nil, errors.New("no test image is classified correctly by every checkpoint")
 	}
-	if err := os.MkdirAll(o.Report, 0o755); err != nil {
-		return err
+	return out, nil
+}
+
+// attributionAttack runs an attribution attack on the images idx in batches
+// and summarises the kept iterates.
+func attributionAttack(net *model.Net, test *data.Dataset, idx []int, batch int, bar *progressbar.ProgressBar, name string,
+	run func(x []float32, y []int) (*attack.Result, error)) (AttackReport, error) {
+	rep := AttackReport{Attack: name}
+	per := test.ImageSize()
+	for s := 0; s < len(idx); s += batch {
+		part := idx[s:min(s+batch, len(idx))]
+		x := make([]float32, 0, len(part)*per)
+		y := make([]int, len(part))
+		for j, i := range part {
+			x = append(x, test.Image(i)...)
+			y[j] = test.Labels[i]
+		}
+		res, err := run(x, y)
+		if err != nil {
+			return rep, err
+		}
+		for j, im := range res.Images {
+			k := im.Kept
+			rep.Images = append(rep.Images, ImageStats{Index: part[j], Label: y[j], TopK: num(k.TopK), Kendall: num(k.Kendall),
+				Spearman: num(k.Spearman), Linf: num(k.Linf), Pred: k.Pred, Correct: k.Correct, Restart: im.Restart, Step: im.Step})
+		}
+		_ = bar.Add(len(part))
 	}
-	b, err := json.MarshalIndent(map[string]any{"settings": o, "models": reports}, "", "  ")
-	if err != nil {
-		return err
+	var tk, kd, sp []float64
+	for _, s := range rep.Images {
+		tk, kd, sp = append(tk, float64(s.TopK)), append(kd, float64(s.Kendall)), append(sp, float64(s.Spearman))
 	}
-	if err := os.WriteFile(filepath.Join(o.Report, "report.json"), append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(o.Report, "report.md"), []byte("# Evaluation\n\n"+md.String()), 0o644)
+	rep.TopK, rep.Kendall, rep.Spearman = summarize(tk), summarize(kd), summarize(sp)
+	return rep, nil
 }
