@@ -193,3 +193,35 @@ func TestTopKMaskSelectsTheLargestMagnitudes(t *testing.T) {
 		}
 	}
 }
+
+// The attribution term must reach the weights through the second
+// derivatives: the same ART step with lambda 0 and lambda 1 moves them
+// differently, by the gradient of the attribution loss.
+func TestARTAttributionTermReachesTheWeights(t *testing.T) {
+	x, y := batch(8, 6)
+	var after [2]map[string][]float32
+	for i, lambda := range []float64{0, 1} {
+		n := testNet(t, 9)
+		c := DefaultConfig(ART)
+		c.Lambda, c.AttackTopK = lambda, 0
+		tr, err := NewTrainer(n, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tr.Step(x, y, 0.1, tr.Noise(rand.New(rand.NewPCG(3, 3)), len(x), size*size*3)); err != nil {
+			t.Fatal(err)
+		}
+		if after[i], err = n.Values(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := "/group1/block0/conv1/weights"
+	diff := 0.0
+	for j := range after[0][path] {
+		diff += math.Abs(float64(after[0][path][j] - after[1][path][j]))
+	}
+	if diff < 1e-6 {
+		t.Errorf("lambda 0 and 1 give the same update of %s (sum |diff| = %g): the attribution term has no gradient", path, diff)
+	}
+	t.Logf("sum |update difference| of %s: %g", path, diff)
+}
