@@ -131,19 +131,16 @@ func (p PGD) Attack(net *model.Net, x []float32, labels []int, seed uint64) ([]f
 		return nil, err
 	}
 	n := xt.Shape().Dimensions[0]
-	if len(labels) != n {
-		return nil, fmt.Errorf("PGD: %d labels for %d images", len(labels), n)
-	}
-	y := make([]int32, n)
-	for i, l := range labels {
-		y[i] = int32(l)
+	yt, err := targetTensor(net, labels, n)
+	if err != nil {
+		return nil, err
 	}
 	noise := p.Noise(rand.New(rand.NewPCG(seed, 0x9d)), len(x), len(x)/n)
 	out, err := net.Call("attack/"+p.String(), func() (*gmodel.Exec, error) {
 		return gmodel.NewExec(net.Backend, net.Store, func(scope *gmodel.Scope, x, y, noise *graph.Node) *graph.Node {
 			return p.Graph(net, x, y, noise, model.Pass{Act: model.ReLU})
 		})
-	}, xt, tensors.FromFlatDataAndDimensions(y, n), tensors.FromFlatDataAndDimensions(noise, xt.Shape().Dimensions...))
+	}, xt, yt, tensors.FromFlatDataAndDimensions(noise, xt.Shape().Dimensions...))
 	if err != nil {
 		return nil, err
 	}

@@ -131,8 +131,8 @@ func (a Spatial) Attack(net *model.Net, x []float32, labels []int) (*SpatialResu
 		return nil, err
 	}
 	n := xt.Shape().Dimensions[0]
-	if len(labels) != n {
-		return nil, fmt.Errorf("Spatial: %d labels for %d images", len(labels), n)
+	if _, err := targetTensor(net, labels, n); err != nil {
+		return nil, err
 	}
 	size, ch, classes := net.Config.InputSize, net.Config.Channels, net.Config.NumClasses
 	per := size * size * ch

@@ -87,8 +87,8 @@ func (a SPSA) Attack(net *model.Net, x []float32, labels []int) ([]float32, erro
 		return nil, err
 	}
 	n := xt.Shape().Dimensions[0]
-	if len(labels) != n {
-		return nil, fmt.Errorf("SPSA: %d labels for %d images", len(labels), n)
+	if _, err := targetTensor(net, labels, n); err != nil {
+		return nil, err
 	}
 	per, classes, pairs := len(x)/n, net.Config.NumClasses, a.Samples/2
 	rng := rand.New(rand.NewPCG(a.Seed, 0x5b5a))
