@@ -9,6 +9,8 @@
 //	art demo  [flags]   the main job: train natural and ART models, evaluate both
 //	art train [flags]   train one model
 //	art eval  [flags]   evaluate checkpoints
+//	art explain [flags] attribution map of one image
+//	art attack [flags]  attack one image's attribution map or prediction
 //
 // Run "art COMMAND -help" for the flags of a command.
 package main
@@ -33,7 +35,9 @@ func commands() []command {
 	return []command{
 		{"demo", "train natural and ART models on the built-in dataset and evaluate them", runDemo},
 		{"train", "train a model (natural, PGD or ART)", runTrain},
-		{"eval", "evaluate checkpoints: accuracy, PGD accuracy, gradient alignment", runEval},
+		{"eval", "evaluate checkpoints: accuracy, PGD accuracy, gradient alignment, attributional robustness", runEval},
+		{"explain", "predict one image and write its attribution map (PNG overlay and .npy)", runExplain},
+		{"attack", "attack one image's attribution map (IFIA, mass-centre, targeted) or its prediction (PGD)", runAttack},
 		{"bench", "measure the workloads of the PyTorch peer benchmark (images/s, GFLOP/s)", runBench},
 	}
 }
