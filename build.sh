@@ -31,6 +31,23 @@ build_wasm() {
   wasm go build ./shared/...
 }
 
+# web_ort copies onnxruntime-web (from the npm registry, cached in
+# node_modules/) into the site: the page's fast engine. The site still works
+# without it, on the Go backend. ART_NO_ORT=1 leaves it out.
+ORT_WEB_VERSION=1.30.0
+web_ort() {
+  local out="$1" d=node_modules/onnxruntime-web
+  [ -z "${ART_NO_ORT:-}" ] || return 1
+  if ! grep -qs "\"version\": \"$ORT_WEB_VERSION\"" "$d/package.json"; then
+    command -v npm >/dev/null 2>&1 || return 1
+    npm install --prefix "$PWD" --no-save --no-package-lock --ignore-scripts --no-audit --no-fund \
+      "onnxruntime-web@$ORT_WEB_VERSION" >&2 || return 1
+  fi
+  mkdir -p "$out/ort"
+  cp "$d/dist/ort.wasm.min.js" "$d/dist/ort-wasm-simd-threaded.mjs" "$d/dist/ort-wasm-simd-threaded.wasm" "$out/ort/"
+  gzip -9 -n -k "$out/ort/ort-wasm-simd-threaded.wasm"
+}
+
 # build_web builds the static site of the in-browser demonstrator: the Vugu
 # interface (app.wasm) and the GoMLX engine for its Web Worker (engine.wasm),
 # each also gzipped (the page decompresses .wasm.gz itself, so any static host
@@ -46,7 +63,7 @@ build_web() {
   wasm go build -trimpath -ldflags="-s -w" -o "$out/engine.wasm" ./wasm/worker
   cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" "$out/"
   cp web/index.html web/loader.js web/worker.js web/style.css "$out/"
-  if [ -d web/ort ]; then cp -r web/ort "$out/ort"; fi
+  web_ort "$out" || echo "note: no onnxruntime-web (npm unavailable?): the page will compute with the Go backend only" >&2
   local names=() f
   for f in weights/*.ckpt; do
     [ -e "$f" ] || continue
@@ -58,6 +75,9 @@ build_web() {
   done
   (IFS=,; echo "{\"checkpoints\": [${names[*]:-}]}") > "$out/weights/index.json"
   gzip -9 -n -k "$out/app.wasm" "$out/engine.wasm"
+  # Licences of what the site ships besides the project's own code.
+  cp "$(go env GOROOT)/LICENSE" "$out/LICENSE.go.txt"
+  if [ -f "$out/ort/ort.wasm.min.js" ]; then cp node_modules/onnxruntime-web/LICENSE "$out/ort/LICENSE.txt" 2>/dev/null || true; fi
   # The offline cache: every file but the uncompressed .wasm (the page loads
   # the .gz), versioned by the files' hash so that a new build replaces it.
   local files version
@@ -65,7 +85,7 @@ build_web() {
   version=$(cd "$out" && echo "$files" | xargs sha256sum | sha256sum | cut -c1-16)
   files=$( (echo "./"; echo "$files") | sed 's|.*|"&"|' | paste -sd, -)
   sed -e "s|@VERSION@|$version|" -e "s|@FILES@|$files|" web/sw.js > "$out/sw.js"
-  ls -l "$out"/*.wasm "$out"/*.wasm.gz
+  ls -l "$out"/*.wasm "$out"/*.wasm.gz "$out"/ort/*.wasm* 2>/dev/null || true
 }
 
 run_tests() {

@@ -15,12 +15,16 @@ self.artEngineReady = (handler) => {
 };
 
 // Loads onnxruntime-web from this site (never a CDN) before the engine asks
-// for the ONNX backend; one thread needs no cross-origin isolation.
-self.artLoadORT = () => {
-  importScripts('ort/ort.min.js');
-  self.ort.env.wasm.wasmPaths = new URL('ort/', self.location.href).href;
-  self.ort.env.wasm.numThreads = 1;
-  self.ort.env.logLevel = 'error';
+// for the ONNX backend, handing it its WebAssembly binary from the gzipped
+// copy; one thread needs no cross-origin isolation.
+self.artLoadORT = async () => {
+  importScripts('ort/ort.wasm.min.js');
+  const env = self.ort.env;
+  env.wasm.wasmPaths = new URL('ort/', self.location.href).href;
+  env.wasm.wasmBinary = await artFetchWasm('ort/ort-wasm-simd-threaded');
+  env.wasm.numThreads = 1;
+  env.logLevel = 'error';
+  return env.versions.web;
 };
 
 (async () => {

@@ -171,7 +171,7 @@ func (c *Root) start() {
 	r := c.client.call(protocol.Request{Op: protocol.OpInit, Backend: backend}, func(p protocol.Response) {
 		c.update(func() {
 			c.Status = p.Progress
-			if strings.HasPrefix(p.Progress, "skipped ") || strings.HasPrefix(p.Progress, "no checkpoints") {
+			if isWarning(p.Progress) {
 				c.Warnings = append(c.Warnings, p.Progress)
 			}
 		})
@@ -191,6 +191,31 @@ func (c *Root) start() {
 		}
 	})
 	c.predict()
+}
+
+// call sends a request and waits for its answer, keeping the engine's name
+// and warnings up to date.
+func (c *Root) call(req protocol.Request) protocol.Response {
+	r := c.client.call(req, func(p protocol.Response) {
+		if isWarning(p.Progress) {
+			c.update(func() { c.Warnings = append(c.Warnings, p.Progress) })
+		}
+	})
+	if r.Engine != "" {
+		c.update(func() { c.Engine = r.Engine })
+	}
+	return r
+}
+
+// isWarning tells the progress lines the page keeps: load problems that did
+// not stop it.
+func isWarning(progress string) bool {
+	for _, p := range []string{"skipped ", "no checkpoints", "ONNX Runtime failed"} {
+		if strings.HasPrefix(progress, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // defaultColumns shows a naturally trained model beside an ART one when the
@@ -345,7 +370,7 @@ func (c *Root) predict() {
 		c.busy("Predicting")
 	})
 	for _, col := range cols {
-		r := c.client.call(protocol.Request{Op: protocol.OpPredict, Model: col.ID, Image: img}, nil)
+		r := c.call(protocol.Request{Op: protocol.OpPredict, Model: col.ID, Image: img})
 		c.update(func() {
 			if r.Kind == protocol.KindError {
 				c.UploadErr = col.Card.Title + ": " + r.Error
@@ -404,7 +429,7 @@ func (c *Root) explain() {
 		return
 	}
 	for _, col := range cols {
-		r := c.client.call(protocol.Request{Op: protocol.OpAttribute, Model: col.ID, Image: img, Target: -1, Method: &m}, nil)
+		r := c.call(protocol.Request{Op: protocol.OpAttribute, Model: col.ID, Image: img, Target: -1, Method: &m})
 		c.update(func() {
 			if r.Kind == protocol.KindError {
 				c.UploadErr = col.Card.Title + ": " + r.Error
@@ -593,10 +618,20 @@ func (c *Root) RunAttack(e vugu.DOMEvent) {
 }
 
 func (c *Root) onAttack(r protocol.Response, cfg protocol.Attack) {
+	if r.Engine != "" {
+		c.Engine = r.Engine
+	}
 	switch r.Kind {
+	case protocol.KindProgress:
+		if isWarning(r.Progress) {
+			c.Warnings = append(c.Warnings, r.Progress)
+		}
 	case protocol.KindStep:
 		for _, col := range c.Cols {
 			if col.ID == r.Step.Model {
+				if r.Step.Step == 0 {
+					col.Steps = nil // a restart (the engine changed backend)
+				}
 				col.Steps = append(col.Steps, *r.Step)
 				col.Shown = len(col.Steps) - 1
 				c.redraw(col)
@@ -684,6 +719,27 @@ func (col *column) ShownStep() *protocol.Step {
 		return nil
 	}
 	return &col.Steps[min(col.Shown, len(col.Steps)-1)]
+}
+
+// MeanStepMillis is the mean engine time of the attack steps run (step 0,
+// the evaluation of the original, excluded).
+func (col *column) MeanStepMillis() float64 {
+	if len(col.Steps) < 2 {
+		return 0
+	}
+	var sum float64
+	for _, s := range col.Steps[1:] {
+		sum += s.Millis
+	}
+	return sum / float64(len(col.Steps)-1)
+}
+
+// LastStepMillis is the engine time of the last step run (0 before one).
+func (col *column) LastStepMillis() float64 {
+	if len(col.Steps) < 2 {
+		return 0
+	}
+	return col.Steps[len(col.Steps)-1].Millis
 }
 
 // StepLine describes the shown iterate.

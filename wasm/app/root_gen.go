@@ -982,6 +982,8 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						_ = col
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "col attack"}}}
 						vgparent.AppendChild(vgn)
+						vgn.AddAttrInterface("data-last-step-ms", col.LastStepMillis())
+						vgn.AddAttrInterface("data-step-ms", col.MeanStepMillis())
 						vgn.AddAttrInterface("data-steps", len(col.Steps))
 						vgn.AddAttrInterface("id", "attack-"+strconv.Itoa(col.Slot))
 						{
@@ -1116,9 +1118,11 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 										vgn.SetInnerHTML(Fmt(col.ShownStep().Kendall))
 										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n            "}
 										vgparent.AppendChild(vgn)
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "step-ms"}}}
-										vgparent.AppendChild(vgn)
-										vgn.AddAttrInterface("data-ms", col.ShownStep().Millis)
+										if col.MeanStepMillis() > 0 {
+											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "step-ms"}}}
+											vgparent.AppendChild(vgn)
+											vgn.SetInnerHTML(fmt.Sprintf(" · %.2f s per step", col.MeanStepMillis()/1000))
+										}
 									}
 									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
 									vgparent.AppendChild(vgn)

@@ -81,6 +81,21 @@ func (e *Engine) LoadCheckpoint(id string, b []byte) (*Model, error) {
 	return m, e.add(m)
 }
 
+// CheckCheckpoint reports whether b is a checkpoint of a model the engine
+// can build, without building it.
+func CheckCheckpoint(b []byte) error {
+	ck, err := checkpoint.ReadBytes(b)
+	if err != nil {
+		return err
+	}
+	cfg, err := model.ConfigFromMeta(ck.Meta)
+	if err != nil {
+		return err
+	}
+	_, err = cfg.ValuesFromCheckpoint(ck)
+	return err
+}
+
 // AddUntrained adds a freshly initialised WRN for the built-in shapes
 // dataset (10 classes, 32x32 RGB), labelled as untrained.
 func (e *Engine) AddUntrained(arch string, seed uint64) (*Model, error) {

@@ -313,3 +313,33 @@ func TestStepwiseAttackMatchesTheSharedIFIA(t *testing.T) {
 		t.Errorf("kept iterate: shared step %d, demo step %d", res.Images[0].Step, run.Best().Step)
 	}
 }
+
+func TestCheckCheckpointRejectsWhatLoadCheckpointRejects(t *testing.T) {
+	e := newEngine(t)
+	m, err := e.AddUntrained("WRN-10-1", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := m.Net.Checkpoint(checkpoint.Meta{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := checkpoint.Write(&buf, ck); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckCheckpoint(buf.Bytes()); err != nil {
+		t.Errorf("a good checkpoint: %v", err)
+	}
+	ck.Tensors = ck.Tensors[1:] // a missing tensor
+	buf.Reset()
+	if err := checkpoint.Write(&buf, ck); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckCheckpoint(buf.Bytes()); err == nil {
+		t.Error("a checkpoint missing a tensor passed")
+	}
+	if err := CheckCheckpoint([]byte("junk")); err == nil {
+		t.Error("junk passed")
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"syscall/js"
 	"time"
@@ -15,6 +14,8 @@ import (
 	"github.com/artrobust/art/wasm/engine"
 	"github.com/artrobust/art/wasm/protocol"
 	"github.com/gomlx/compute"
+	_ "github.com/gomlx/compute-onnx" // ONNX Runtime Web, the fast engine
+
 	_ "github.com/gomlx/compute/gobackend"
 )
 
@@ -23,6 +24,8 @@ import (
 type worker struct {
 	eng      *engine.Engine
 	engineID string
+	onnx     bool // the engine runs on ONNX Runtime Web (else the Go backend)
+	ckpts    []checkpointFile
 	queue    chan protocol.Request
 
 	mu      sync.Mutex
@@ -60,6 +63,13 @@ func main() {
 	}
 }
 
+// checkpointFile is a checkpoint the site lists, kept to rebuild the
+// models on another backend.
+type checkpointFile struct {
+	name string
+	data []byte
+}
+
 func post(r protocol.Response) {
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -92,11 +102,21 @@ func (w *worker) serve(req protocol.Request) {
 	}()
 	start := time.Now()
 	resp, err := w.handle(ctx, req)
+	if err != nil && w.onnx && req.Op != protocol.OpInit && ctx.Err() == nil {
+		// ONNX Runtime cannot run some graph: switch to the Go backend for
+		// good and retry (an attack restarts from step 0).
+		note := "ONNX Runtime failed (" + err.Error() + "); switched to the Go backend"
+		post(protocol.Response{ID: req.ID, Kind: protocol.KindProgress, Progress: note})
+		if err = w.setBackend("go"); err == nil {
+			resp, err = w.handle(ctx, req)
+		}
+	}
 	if err != nil {
 		post(protocol.Response{ID: req.ID, Kind: protocol.KindError, Error: err.Error()})
 		return
 	}
 	resp.ID = req.ID
+	resp.Engine = w.engineID
 	resp.Millis = float64(time.Since(start).Microseconds()) / 1000
 	post(resp)
 }
@@ -144,20 +164,12 @@ func (w *worker) handle(ctx context.Context, req protocol.Request) (r protocol.R
 	return r, fmt.Errorf("engine: unknown operation %q", req.Op)
 }
 
-// init creates the backend and loads the checkpoints the site lists in
-// weights/index.json, or two untrained models when it lists none.
+// init fetches the checkpoints the site lists in weights/index.json (two
+// untrained models when it lists none) and builds the models on the
+// requested backend: "go", "onnx", or "" for ONNX Runtime Web when the site
+// ships it and the Go backend otherwise.
 func (w *worker) init(req protocol.Request) (protocol.Response, error) {
 	if w.eng == nil {
-		config := req.Backend
-		if config == "" {
-			config = "go"
-		}
-		b, err := compute.NewWithConfig(config)
-		if err != nil {
-			return protocol.Response{}, fmt.Errorf("backend %q: %w", config, err)
-		}
-		w.eng = engine.New(b)
-		w.engineID = describeBackend(config, b)
 		names, err := checkpointNames()
 		if err != nil {
 			post(protocol.Response{ID: req.ID, Kind: protocol.KindProgress, Progress: "no checkpoints: " + err.Error()})
@@ -166,29 +178,73 @@ func (w *worker) init(req protocol.Request) (protocol.Response, error) {
 			post(protocol.Response{ID: req.ID, Kind: protocol.KindProgress, Progress: "loading " + name})
 			b, err := fetchBytes("weights/" + name)
 			if err == nil {
-				_, err = w.eng.LoadCheckpoint(name, b)
+				// Parse now, so that a broken file is reported once.
+				err = engine.CheckCheckpoint(b)
 			}
 			if err != nil {
 				// One broken file must not hide the others.
 				post(protocol.Response{ID: req.ID, Kind: protocol.KindProgress, Progress: "skipped " + name + ": " + err.Error()})
+				continue
 			}
+			w.ckpts = append(w.ckpts, checkpointFile{name, b})
 		}
-		if len(w.eng.Models()) == 0 {
-			for _, seed := range []uint64{1, 2} {
-				if _, err := w.eng.AddUntrained("WRN-10-1", seed); err != nil {
-					return protocol.Response{}, err
-				}
+		switch req.Backend {
+		case "", "onnx":
+			post(protocol.Response{ID: req.ID, Kind: protocol.KindProgress, Progress: "starting ONNX Runtime Web"})
+			err = w.setBackend("onnx")
+			if err != nil && req.Backend == "" {
+				post(protocol.Response{ID: req.ID, Kind: protocol.KindProgress, Progress: "skipped ONNX Runtime Web: " + err.Error()})
+				err = w.setBackend("go")
 			}
+		default:
+			err = w.setBackend(req.Backend)
+		}
+		if err != nil {
+			return protocol.Response{}, err
 		}
 	}
-	return protocol.Response{Kind: protocol.KindReady, Engine: w.engineID, Models: w.eng.Cards()}, nil
+	return protocol.Response{Kind: protocol.KindReady, Models: w.eng.Cards()}, nil
 }
 
-func describeBackend(config string, b compute.Backend) string {
-	if strings.HasPrefix(config, "onnx") {
-		return "ONNX Runtime Web (" + b.Description() + ")"
+// setBackend (re)builds the engine and its models on a backend.
+func (w *worker) setBackend(name string) error {
+	var config string
+	switch name {
+	case "go":
+		config = "go"
+	case "onnx":
+		if _, err := await(js.Global().Call("artLoadORT")); err != nil {
+			return fmt.Errorf("loading onnxruntime-web: %w", err)
+		}
+		config = "onnx:wasm"
+	default:
+		return fmt.Errorf("unknown engine %q (want go or onnx)", name)
 	}
-	return "GoMLX Go backend (" + b.Description() + ", WebAssembly, 1 thread)"
+	b, err := compute.NewWithConfig(config)
+	if err != nil {
+		return fmt.Errorf("backend %q: %w", config, err)
+	}
+	eng := engine.New(b)
+	for _, ck := range w.ckpts {
+		if _, err := eng.LoadCheckpoint(ck.name, ck.data); err != nil {
+			return err
+		}
+	}
+	if len(w.ckpts) == 0 {
+		for _, seed := range []uint64{1, 2} {
+			if _, err := eng.AddUntrained("WRN-10-1", seed); err != nil {
+				return err
+			}
+		}
+	}
+	w.eng, w.onnx = eng, name == "onnx"
+	if w.onnx {
+		v := js.Global().Get("ort").Get("env").Get("versions").Get("web")
+		w.engineID = "ONNX Runtime Web " + v.String() + " through GoMLX (WebAssembly SIMD, 1 thread)"
+	} else {
+		w.engineID = "GoMLX Go backend (WebAssembly, 1 thread)"
+	}
+	return nil
 }
 
 // checkpointNames reads weights/index.json: {"checkpoints": ["a.ckpt", ...]}.
