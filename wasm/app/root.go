@@ -46,6 +46,8 @@ type Root struct {
 	ImageURL     string
 	ImageLabel   string
 	UploadErr    string
+	// Err is the last failed prediction or map.
+	Err string
 
 	// Attribution settings.
 	Method protocol.Method
@@ -319,7 +321,7 @@ func (c *Root) Pick(e vugu.DOMEvent, i int) {
 func (c *Root) setImage(img []float32, label string) {
 	size, ch := c.inputShape()
 	c.Image, c.ImageLabel, c.ImageURL = img, label, imageURL(img, size, ch)
-	c.UploadErr, c.AttackNote = "", ""
+	c.UploadErr, c.Err, c.AttackNote = "", "", ""
 	for _, col := range c.Cols {
 		col.Probs, col.Top, col.Map, col.MapURL, col.MapTitle = nil, nil, nil, "", ""
 		col.Steps, col.Summary = nil, nil
@@ -367,13 +369,14 @@ func (c *Root) predict() {
 	var img []float32
 	c.update(func() {
 		cols, img = slices.Clone(c.Cols), c.Image
+		c.Err = ""
 		c.busy("Predicting")
 	})
 	for _, col := range cols {
 		r := c.call(protocol.Request{Op: protocol.OpPredict, Model: col.ID, Image: img})
 		c.update(func() {
 			if r.Kind == protocol.KindError {
-				c.UploadErr = col.Card.Title + ": " + r.Error
+				c.Err = col.Card.Title + ": " + r.Error
 				return
 			}
 			col.Probs = r.Probs
@@ -422,17 +425,18 @@ func (c *Root) explain() {
 	var m protocol.Method
 	c.update(func() {
 		cols, img, m = slices.Clone(c.Cols), c.Image, c.Method
+		c.Err = ""
 		c.busy(m.String() + " maps")
 	})
 	if err := m.Validate(); err != nil {
-		c.update(func() { c.Busy, c.UploadErr = "", err.Error() })
+		c.update(func() { c.Busy, c.Err = "", err.Error() })
 		return
 	}
 	for _, col := range cols {
 		r := c.call(protocol.Request{Op: protocol.OpAttribute, Model: col.ID, Image: img, Target: -1, Method: &m})
 		c.update(func() {
 			if r.Kind == protocol.KindError {
-				c.UploadErr = col.Card.Title + ": " + r.Error
+				c.Err = col.Card.Title + ": " + r.Error
 				return
 			}
 			col.Map, col.MapMillis = r.Map, r.Millis
@@ -768,7 +772,7 @@ func (col *column) CardLines() []string {
 	m := col.Card
 	var out []string
 	out = append(out, fmt.Sprintf("%s, %d parameters, %d×%d×%d input, %d classes", m.Arch, m.Params, m.InputSize, m.InputSize, m.Channels, len(m.Classes)))
-	if m.Method != "" || m.Dataset != "" {
+	if !m.Untrained && (m.Method != "" || m.Dataset != "") {
 		out = append(out, fmt.Sprintf("training: %s on %s", orDash(m.Method), orDash(m.Dataset)))
 	}
 	if len(m.Hyper) > 0 {

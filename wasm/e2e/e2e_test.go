@@ -492,6 +492,7 @@ func TestMeasureDemonstratorInChromium(t *testing.T) {
 	}
 	p, base, _, check := browserSession(t, 20*time.Minute)
 	defer check()
+	metrics := map[string]string{}
 	for _, engine := range []string{"go", "onnx"} {
 		t.Run(engine, func(t *testing.T) {
 			p.t = t
@@ -501,7 +502,10 @@ func TestMeasureDemonstratorInChromium(t *testing.T) {
 			}
 			t.Logf("engine: %s", p.text("#engine"))
 			t.Logf("time to interactive: %.0f ms", tti)
-			p.wait("the first maps", `document.querySelector('#explain-1 img.map') !== null && `+idle, 120*time.Second)
+			p.wait("the first maps", `(document.querySelector('#explain-1 img.map') !== null || document.querySelector('#error') !== null) && `+idle, 120*time.Second)
+			if e := p.text("#error"); e != "" {
+				t.Fatalf("engine %s failed: %s", engine, e)
+			}
 			p.setField("#ig-steps", "100")
 			for call := 1; call <= 2; call++ {
 				p.click("#explain")
@@ -526,9 +530,15 @@ func TestMeasureDemonstratorInChromium(t *testing.T) {
 				t.Logf("default attack (IG-8, 12 steps): model %d: %.0f ms per step; %s", i, ms, p.text(fmt.Sprintf("#attack-%d .summary", i)))
 			}
 			t.Logf("default attack on both models, wall: %s", p.text("#attack-note"))
+			m := p.eval(`[...document.querySelectorAll('.metrics b')].map(e => e.textContent).join(' ')`)
+			t.Logf("kept iterates' top-k and Kendall: %s", m)
+			metrics[engine] = m
 			t.Logf("warnings: %s", p.text("#warnings"))
 			p.shot("measure-" + engine)
 		})
+	}
+	if len(metrics) == 2 && metrics["go"] != metrics["onnx"] {
+		t.Errorf("the engines disagree on the default attack: Go %s, ONNX Runtime %s", metrics["go"], metrics["onnx"])
 	}
 }
 

@@ -25,6 +25,7 @@ type worker struct {
 	eng      *engine.Engine
 	engineID string
 	onnx     bool // the engine runs on ONNX Runtime Web (else the Go backend)
+	auto     bool // the engine was not requested: fall back from ONNX to Go
 	ckpts    []checkpointFile
 	queue    chan protocol.Request
 
@@ -102,7 +103,7 @@ func (w *worker) serve(req protocol.Request) {
 	}()
 	start := time.Now()
 	resp, err := w.handle(ctx, req)
-	if err != nil && w.onnx && req.Op != protocol.OpInit && ctx.Err() == nil {
+	if err != nil && w.onnx && w.auto && req.Op != protocol.OpInit && ctx.Err() == nil {
 		// ONNX Runtime cannot run some graph: switch to the Go backend for
 		// good and retry (an attack restarts from step 0).
 		note := "ONNX Runtime failed (" + err.Error() + "); switched to the Go backend"
@@ -188,6 +189,7 @@ func (w *worker) init(req protocol.Request) (protocol.Response, error) {
 			}
 			w.ckpts = append(w.ckpts, checkpointFile{name, b})
 		}
+		w.auto = req.Backend == ""
 		switch req.Backend {
 		case "", "onnx":
 			post(protocol.Response{ID: req.ID, Kind: protocol.KindProgress, Progress: "starting ONNX Runtime Web"})
