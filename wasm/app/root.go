@@ -60,6 +60,9 @@ type Root struct {
 	Stopping   bool
 	AttackNote string
 
+	// chartURL caches Chart until the steps or settings change.
+	chartURL string
+
 	// Busy says what runs (empty when idle); the page shows its elapsed time.
 	Busy      string
 	busySince time.Time
@@ -319,6 +322,7 @@ func (c *Root) Pick(e vugu.DOMEvent, i int) {
 }
 
 func (c *Root) setImage(img []float32, label string) {
+	c.chartURL = ""
 	size, ch := c.inputShape()
 	c.Image, c.ImageLabel, c.ImageURL = img, label, imageURL(img, size, ch)
 	c.UploadErr, c.Err, c.AttackNote = "", "", ""
@@ -471,6 +475,7 @@ func (col *column) className(i int) string {
 
 // redraw renders a column's pictures with the current view settings.
 func (c *Root) redraw(col *column) {
+	c.chartURL = ""
 	size, ch := c.inputShape()
 	col.MapURL = ""
 	if len(col.Map) == len(c.Image) {
@@ -504,6 +509,7 @@ func (c *Root) SetModel(e vugu.DOMEvent, slot int) {
 	for _, m := range c.Models {
 		if m.ID == id && slot < len(c.Cols) && c.Busy == "" {
 			c.Cols[slot] = &column{Slot: slot, ID: m.ID, Card: m}
+			c.chartURL = ""
 			go c.predict()
 		}
 	}
@@ -517,6 +523,9 @@ func (c *Root) SetIGSteps(e vugu.DOMEvent) {
 }
 func (c *Root) SetSamples(e vugu.DOMEvent) {
 	c.Method.Samples = atoi(e.PropString("target", "value"), c.Method.Samples)
+}
+func (c *Root) SetSigma(e vugu.DOMEvent) {
+	c.Method.Sigma = atof(e.PropString("target", "value"), c.Method.Sigma)
 }
 func (c *Root) SetColormap(e vugu.DOMEvent) {
 	c.View.Colormap = e.PropString("target", "value")
@@ -536,10 +545,21 @@ func (c *Root) SetOpacity(e vugu.DOMEvent) {
 	c.redrawAll()
 }
 func (c *Root) SetAttackMethod(e vugu.DOMEvent) {
-	c.Attack.Method.Name = e.PropString("target", "value")
+	m := &c.Attack.Method
+	m.Name = e.PropString("target", "value")
+	// Settings the presets leave out get the demo's sizes.
+	if m.Steps == 0 {
+		m.Steps = 8
+	}
+	if m.Samples == 0 {
+		m.Samples, m.Sigma = 8, 0.15
+	}
 }
 func (c *Root) SetAttackIG(e vugu.DOMEvent) {
 	c.Attack.Method.Steps = atoi(e.PropString("target", "value"), c.Attack.Method.Steps)
+}
+func (c *Root) SetAttackSamples(e vugu.DOMEvent) {
+	c.Attack.Method.Samples = atoi(e.PropString("target", "value"), c.Attack.Method.Samples)
 }
 func (c *Root) SetEps(e vugu.DOMEvent) {
 	c.Attack.Eps = atof(e.PropString("target", "value"), c.Attack.Eps)
@@ -549,12 +569,13 @@ func (c *Root) SetStepSize(e vugu.DOMEvent) {
 }
 func (c *Root) SetSteps(e vugu.DOMEvent) {
 	c.Attack.Steps = atoi(e.PropString("target", "value"), c.Attack.Steps)
+	c.chartURL = ""
 }
 func (c *Root) SetK(e vugu.DOMEvent) { c.Attack.K = atoi(e.PropString("target", "value"), c.Attack.K) }
 
 // DefaultSettings and PaperSettings load the attack presets.
-func (c *Root) DefaultSettings(e vugu.DOMEvent) { c.Attack = protocol.DefaultAttack() }
-func (c *Root) PaperSettings(e vugu.DOMEvent)   { c.Attack = protocol.PaperAttack() }
+func (c *Root) DefaultSettings(e vugu.DOMEvent) { c.Attack, c.chartURL = protocol.DefaultAttack(), "" }
+func (c *Root) PaperSettings(e vugu.DOMEvent)   { c.Attack, c.chartURL = protocol.PaperAttack(), "" }
 
 func atoi(s string, def int) int {
 	v, err := strconv.Atoi(strings.TrimSpace(s))
@@ -610,6 +631,7 @@ func (c *Root) RunAttack(e vugu.DOMEvent) {
 		}
 	}
 	cfg := c.Attack
+	c.chartURL = ""
 	c.Attacking, c.Stopping, c.AttackNote = true, false, ""
 	c.busy(fmt.Sprintf("Attacking %s", cfg.Method))
 	id, ch := c.client.send(protocol.Request{Op: protocol.OpAttack, Models: ids, Image: c.Image, Attack: &cfg})
@@ -672,8 +694,16 @@ func (c *Root) StopAttack(e vugu.DOMEvent) {
 	}
 }
 
-// Chart plots top-k intersection and Kendall's tau over the steps.
+// Chart is the picture of the attack's metrics (see chart).
 func (c *Root) Chart() string {
+	if c.chartURL == "" {
+		c.chartURL = c.chart()
+	}
+	return c.chartURL
+}
+
+// chart plots top-k intersection and Kendall's tau over the steps.
+func (c *Root) chart() string {
 	colors := []string{"#1f77b4", "#d62728"}
 	var lines []series
 	for i, col := range c.Cols {

@@ -343,3 +343,31 @@ func TestCheckCheckpointRejectsWhatLoadCheckpointRejects(t *testing.T) {
 		t.Error("junk passed")
 	}
 }
+
+func TestAttackRunsOnEveryMethod(t *testing.T) {
+	e := newEngine(t)
+	if _, err := e.AddUntrained("WRN-10-1", 1); err != nil {
+		t.Fatal(err)
+	}
+	img, _ := shapesImage(t, 3)
+	for _, meth := range []protocol.Method{
+		{Name: protocol.Gradient}, {Name: protocol.IntegratedGradient, Steps: 2},
+		{Name: protocol.SmoothGrad, Samples: 2, Sigma: 0.1}, {Name: protocol.GradCAM},
+	} {
+		cfg := protocol.Attack{Method: meth, Eps: 8, StepSize: 2, Steps: 2, K: 100, Beta: 10}
+		var last protocol.Step
+		if _, err := e.Attack(context.Background(), []string{"untrained-1"}, img, cfg, func(s protocol.Step) { last = s }); err != nil {
+			t.Fatalf("%s: %v", meth, err)
+		}
+		if last.Step != 2 || !(last.TopK >= 0 && last.TopK <= 1) {
+			t.Errorf("%s: last step %d, top-k %v", meth, last.Step, last.TopK)
+		}
+		moved := false
+		for i := range img {
+			moved = moved || last.Image[i] != img[i]
+		}
+		if !moved {
+			t.Errorf("%s: the attack did not change the image", meth)
+		}
+	}
+}
