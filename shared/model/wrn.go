@@ -304,12 +304,19 @@ func (c Config) Forward(scope *gmodel.Scope, x *graph.Node, p Pass) (features, l
 	if len(dims) != 4 || dims[1] != c.InputSize || dims[2] != c.InputSize || dims[3] != c.Channels {
 		panic(fmt.Errorf("%s expects input [N,%d,%d,%d], got %v", c.Name(), c.InputSize, c.InputSize, c.Channels, dims))
 	}
-	mean := channels(graph.ConvertDType(graph.Const(g, c.Mean), x.DType()))
-	invStd := make([]float32, c.Channels)
+	// (x - mean) / std as x*scale - shift, with both broadcast to x's full
+	// shape first: a binary op whose broadcast rows are shorter than 16
+	// floats (here the 3 channels) makes the Go backend's AVX-512 kernels
+	// load 64 bytes past the end of the last row, which crashed (SIGSEGV)
+	// when the input buffer ended at an unmapped page.
+	scale, shift := make([]float32, c.Channels), make([]float32, c.Channels)
 	for i, s := range c.Std {
-		invStd[i] = 1 / s
+		scale[i], shift[i] = 1/s, c.Mean[i]/s
 	}
-	h := graph.Mul(graph.Sub(x, mean), channels(graph.ConvertDType(graph.Const(g, invStd), x.DType())))
+	full := func(v []float32) *graph.Node {
+		return graph.BroadcastToDims(channels(graph.ConvertDType(graph.Const(g, v), x.DType())), dims...)
+	}
+	h := graph.Sub(graph.Mul(x, full(scale)), full(shift))
 
 	v := func(path string) *graph.Node {
 		variable := scope.Store().GetVariable(path)
@@ -341,7 +348,9 @@ func (c Config) Forward(scope *gmodel.Scope, x *graph.Node, p Pass) (features, l
 	features = bnAct("/head/bn", h)
 	pooled := graph.ReduceMean(features, 1, 2) // global average pool -> [N, C]
 	logits = graph.DotGeneral(pooled, []int{1}, nil, v("/head/fc/weights"), []int{0}, nil)
-	return features, graph.Add(logits, graph.InsertAxes(v("/head/fc/bias"), 0))
+	// The bias is broadcast explicitly for the same reason (rows of NumClasses < 16).
+	bias := graph.BroadcastToDims(graph.InsertAxes(v("/head/fc/bias"), 0), logits.Shape().Dimensions...)
+	return features, graph.Add(logits, bias)
 }
 
 // batchNorm normalises x [N,H,W,C] per channel.
