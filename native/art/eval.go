@@ -67,26 +67,14 @@ func accuracy(net *model.Net, ds *data.Dataset, idx []int) (float64, error) {
 }
 
 // robustAccuracy is the accuracy on PGD adversarial examples of the images idx.
+// The examples are those of pgdExamples, so the transfer matrix's diagonal
+// is this accuracy.
 func robustAccuracy(net *model.Net, ds *data.Dataset, idx []int, p attack.PGD, seed uint64) (float64, error) {
-	correct := 0
-	batch := 0
-	err := forBatches(ds, idx, evalBatch, func(x []float32, y []int, real int) error {
-		adv, err := p.Attack(net, x, y, seed+uint64(batch))
-		batch++
-		if err != nil {
-			return err
-		}
-		logits, err := net.Predict(adv, model.ReLU)
-		if err != nil {
-			return err
-		}
-		for j, pr := range model.Argmax(logits, net.Config.NumClasses)[:real] {
-			if pr == y[j] {
-				correct++
-			}
-		}
-		return nil
-	})
+	adv, y, err := pgdExamples(net, ds, idx, p, seed)
+	if err != nil {
+		return 0, err
+	}
+	correct, err := countCorrect(net, adv, y)
 	return float64(correct) / float64(max(len(idx), 1)), err
 }
 
@@ -145,6 +133,8 @@ type EvalOptions struct {
 	PGDSteps int      `json:"pgd_steps"`
 	PGDEps   fraction `json:"pgd_eps"`
 	PGDStep  fraction `json:"pgd_step"`
+	// PGDNorm is the threat model of every PGD attack: linf or l2.
+	PGDNorm string `json:"pgd_norm"`
 	// Sweep lists the extra PGD radii of the accuracy-versus-eps plot,
 	// measured on SweepN images.
 	Sweep  fracList `json:"pgd_sweep"`
@@ -169,6 +159,26 @@ type EvalOptions struct {
 	RandomDraws int      `json:"random_draws"`
 	AttackBatch int      `json:"attack_batch"`
 
+	// Corruptions is the number of test images of the common-corruption
+	// evaluation (0 skips it).
+	Corruptions int `json:"corruptions"`
+	// SPSAN is the number of test images attacked with SPSA (0 skips it).
+	SPSAN       int `json:"spsa_n"`
+	SPSAIters   int `json:"spsa_iters"`
+	SPSASamples int `json:"spsa_samples"`
+	// Transfer measures every checkpoint on the PGD examples of every other.
+	Transfer bool `json:"transfer"`
+	// SpatialN is the number of test images of the spatial attack (0 skips
+	// it); the grid spans +-30 degrees and +-3 pixels (Engstrom et al.).
+	SpatialN            int `json:"spatial_n"`
+	SpatialRotations    int `json:"spatial_rotations"`
+	SpatialTranslations int `json:"spatial_translations"`
+	// SensN is the number of test images of the max-sensitivity and local
+	// Lipschitz estimates of the attribution map (0 skips them).
+	SensN       int     `json:"sens_n"`
+	SensSamples int     `json:"sens_samples"`
+	SensRadius  float64 `json:"sens_radius"`
+
 	Seed       uint64 `json:"seed"`
 	Report     string `json:"-"`
 	NoProgress bool   `json:"-"`
@@ -176,7 +186,8 @@ type EvalOptions struct {
 
 func defaultEvalOptions() EvalOptions {
 	a := attack.DefaultIFIA()
-	return EvalOptions{Data: "shapes", AccN: 1000, PGDN: 500, PGDSteps: 40, PGDEps: 8.0 / 255, PGDStep: 2.0 / 255,
+	return EvalOptions{Data: "shapes", AccN: 1000, PGDN: 500, PGDSteps: 40, PGDEps: 8.0 / 255, PGDStep: 2.0 / 255, PGDNorm: "linf",
+		SPSAIters: 100, SPSASamples: 128, SpatialRotations: 31, SpatialTranslations: 5, SensSamples: 10, SensRadius: 0.02,
 		Sweep: fracList{2.0 / 255, 4.0 / 255, 16.0 / 255}, SweepN: 100,
 		N: 100, Attribution: "ig", IGSteps: 100, IGRule: attribution.RiemannRight.String(), SHAPSamples: 20, SHAPSigma: 0,
 		Eps: fraction(a.Eps), Step: fraction(a.Step), Steps: a.Steps, K: a.K, Restarts: a.Restarts, Beta: a.Beta,
@@ -288,17 +299,22 @@ type SweepPoint struct {
 
 // ModelReport holds the numbers of one checkpoint.
 type ModelReport struct {
-	Checkpoint        string       `json:"checkpoint"`
-	Arch              string       `json:"arch"`
-	Dataset           string       `json:"dataset"`
-	Method            string       `json:"method"`
-	CleanAcc          float64      `json:"clean_acc"`
-	PGDAcc            float64      `json:"pgd_acc"`
-	GradientAlignment float64      `json:"gradient_alignment"`
-	AccN              int          `json:"acc_n"`
-	PGDN              int          `json:"pgd_n"`
-	Sweep             []SweepPoint `json:"pgd_sweep,omitempty"`
-	Attr              *AttrReport  `json:"attributional,omitempty"`
+	Checkpoint        string             `json:"checkpoint"`
+	Arch              string             `json:"arch"`
+	Dataset           string             `json:"dataset"`
+	Method            string             `json:"method"`
+	CleanAcc          float64            `json:"clean_acc"`
+	PGDAcc            float64            `json:"pgd_acc"`
+	GradientAlignment float64            `json:"gradient_alignment"`
+	AccN              int                `json:"acc_n"`
+	PGDN              int                `json:"pgd_n"`
+	Sweep             []SweepPoint       `json:"pgd_sweep,omitempty"`
+	Attr              *AttrReport        `json:"attributional,omitempty"`
+	Corruptions       *CorruptionReport  `json:"corruptions,omitempty"`
+	SPSA              *SPSAReport        `json:"spsa,omitempty"`
+	Transfer          []TransferPoint    `json:"transfer,omitempty"`
+	Spatial           *SpatialReport     `json:"spatial,omitempty"`
+	Sensitivity       *SensitivityReport `json:"explanation_sensitivity,omitempty"`
 }
 
 type stringList []string
@@ -317,7 +333,19 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.PGDN, "pgd-n", o.PGDN, "test images for PGD accuracy")
 	fs.IntVar(&o.PGDSteps, "pgd-steps", o.PGDSteps, "PGD steps")
 	fs.Var(&o.PGDEps, "pgd-eps", "PGD L-inf radius (default 8/255)")
-	fs.Var(&o.PGDStep, "pgd-step", "PGD step size (default 2/255)")
+	fs.Var(&o.PGDStep, "pgd-step", "PGD step size (default 2/255; 0.1 with -pgd-norm l2)")
+	fs.StringVar(&o.PGDNorm, "pgd-norm", o.PGDNorm, "PGD threat model: linf or l2 (l2 defaults: -pgd-eps 0.5, -pgd-step 0.1, -pgd-sweep 0.25,1)")
+	fs.IntVar(&o.Corruptions, "corruptions", o.Corruptions, "test images under each of the 15 common corruptions at severities 1-5 (0: skip)")
+	fs.IntVar(&o.SPSAN, "spsa-n", o.SPSAN, "test images for the gradient-free SPSA attack at -pgd-eps, L-inf only (0: skip)")
+	fs.IntVar(&o.SPSAIters, "spsa-iters", o.SPSAIters, "SPSA iterations")
+	fs.IntVar(&o.SPSASamples, "spsa-samples", o.SPSASamples, "SPSA model evaluations per image and iteration (even)")
+	fs.BoolVar(&o.Transfer, "transfer", o.Transfer, "accuracy of every checkpoint on the PGD examples (-pgd-n images) of every checkpoint")
+	fs.IntVar(&o.SpatialN, "spatial-n", o.SpatialN, "test images for the rotation/translation grid attack (0: skip)")
+	fs.IntVar(&o.SpatialRotations, "spatial-rotations", o.SpatialRotations, "angles in [-30, 30] degrees of the spatial grid")
+	fs.IntVar(&o.SpatialTranslations, "spatial-translations", o.SpatialTranslations, "shifts per axis in [-3, 3] pixels of the spatial grid")
+	fs.IntVar(&o.SensN, "sens-n", o.SensN, "test images for max-sensitivity and local Lipschitz estimates of the -attribution map (0: skip)")
+	fs.IntVar(&o.SensSamples, "sens-samples", o.SensSamples, "random perturbations per image of -sens-n")
+	fs.Float64Var(&o.SensRadius, "sens-radius", o.SensRadius, "L-inf radius of the -sens-n perturbations")
 	fs.Var(&o.Sweep, "pgd-sweep", "extra PGD radii for the accuracy-vs-eps plot, comma-separated (empty: none)")
 	fs.IntVar(&o.SweepN, "pgd-sweep-n", o.SweepN, "test images per radius of -pgd-sweep")
 	fs.IntVar(&o.N, "n", o.N, "random test images, correctly classified by every checkpoint, for the attribution attack (0: skip it)")
@@ -347,6 +375,19 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	o.Ckpts = ckpts
+	if o.PGDNorm == "l2" {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["pgd-eps"] {
+			o.PGDEps = 0.5
+		}
+		if !set["pgd-step"] {
+			o.PGDStep = 0.1
+		}
+		if !set["pgd-sweep"] {
+			o.Sweep = fracList{0.25, 1}
+		}
+	}
 	reports, err := Evaluate(o, stdout, stderr)
 	if err != nil {
 		return err
@@ -413,8 +454,33 @@ func Evaluate(o EvalOptions, stdout, stderr io.Writer) ([]ModelReport, error) {
 	if len(o.Ckpts) == 0 {
 		return nil, errors.New("no -ckpt given")
 	}
-	if o.PGDEps < 0 || o.PGDStep < 0 || o.PGDSteps < 0 || o.N < 0 || o.AccN < 0 || o.PGDN < 0 || o.SweepN < 0 {
+	if o.PGDEps < 0 || o.PGDStep < 0 || o.PGDSteps < 0 || o.N < 0 || o.AccN < 0 || o.PGDN < 0 || o.SweepN < 0 ||
+		o.Corruptions < 0 || o.SPSAN < 0 || o.SpatialN < 0 || o.SensN < 0 {
 		return nil, errors.New("PGD eps, step and steps and the image counts must not be negative")
+	}
+	norm, err := attack.ParseNorm(o.PGDNorm)
+	if err != nil {
+		return nil, err
+	}
+	spsa := attack.DefaultSPSA()
+	spsa.Eps, spsa.Iterations, spsa.Samples, spsa.Seed = float64(o.PGDEps), o.SPSAIters, o.SPSASamples, o.Seed
+	if o.SPSAN > 0 {
+		if norm != attack.LInf {
+			return nil, errors.New("-spsa-n needs -pgd-norm linf: SPSA is an L-inf attack")
+		}
+		if err := spsa.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	spatial := attack.DefaultSpatial()
+	spatial.Rotations, spatial.Translations = o.SpatialRotations, o.SpatialTranslations
+	if o.SpatialN > 0 {
+		if err := spatial.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	if o.SensN > 0 && (o.SensSamples < 1 || !(o.SensRadius > 0)) {
+		return nil, errors.New("-sens-samples must be positive and -sens-radius above 0")
 	}
 	if o.AttackBatch <= 0 {
 		return nil, errors.New("-attack-batch must be positive")
@@ -423,12 +489,13 @@ func Evaluate(o EvalOptions, stdout, stderr io.Writer) ([]ModelReport, error) {
 		m    attribution.Method
 		ifia attack.IFIA
 		rs   attack.RandomSign
-		err  error
 	)
-	if o.N > 0 {
+	if o.N > 0 || o.SensN > 0 {
 		if m, err = o.attributionMethod(); err != nil {
 			return nil, err
 		}
+	}
+	if o.N > 0 {
 		if ifia, err = o.ifia(); err != nil {
 			return nil, err
 		}
@@ -475,8 +542,25 @@ func Evaluate(o EvalOptions, stdout, stderr io.Writer) ([]ModelReport, error) {
 		}
 		fmt.Fprintf(stdout, "attribution attack on %d random test images classified correctly by every checkpoint\n", len(attrIdx))
 	}
+	pgd := attack.PGD{Norm: norm, Eps: float64(o.PGDEps), Step: float64(o.PGDStep), Steps: o.PGDSteps, RandomStart: true}
+	var corr []*CorruptionReport
+	if o.Corruptions > 0 {
+		all := make([]*model.Net, len(nets))
+		for i, l := range nets {
+			all[i] = l.net
+		}
+		if corr, err = corruptionAccuracy(all, test, firstN(min(o.Corruptions, test.Len())), o.Seed, stderr, o.NoProgress); err != nil {
+			return nil, err
+		}
+	}
+	var transfer [][]TransferPoint
+	if o.Transfer {
+		if transfer, err = transferMatrix(nets, test, firstN(min(o.PGDN, test.Len())), pgd, o.Seed); err != nil {
+			return nil, err
+		}
+	}
 	var out []ModelReport
-	for _, l := range nets {
+	for li, l := range nets {
 		net := l.net
 		r := ModelReport{Checkpoint: l.path, Arch: net.Config.Name(), Dataset: test.Name, Method: l.meta.Method,
 			AccN: min(o.AccN, test.Len()), PGDN: min(o.PGDN, test.Len())}
@@ -484,14 +568,16 @@ func Evaluate(o EvalOptions, stdout, stderr io.Writer) ([]ModelReport, error) {
 		if r.CleanAcc, err = accuracy(net, test, firstN(r.AccN)); err != nil {
 			return nil, err
 		}
-		p := attack.PGD{Eps: float64(o.PGDEps), Step: float64(o.PGDStep), Steps: o.PGDSteps, RandomStart: true}
-		if r.PGDAcc, err = robustAccuracy(net, test, firstN(r.PGDN), p, o.Seed); err != nil {
+		if r.PGDAcc, err = robustAccuracy(net, test, firstN(r.PGDN), pgd, o.Seed); err != nil {
 			return nil, err
 		}
 		if r.GradientAlignment, err = gradientAlignment(net, test, firstN(r.AccN)); err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(stdout, "  clean acc %.4f, PGD-%d acc %.4f, cos(x, dz_y/dx) %.4f\n", r.CleanAcc, o.PGDSteps, r.PGDAcc, r.GradientAlignment)
+		fmt.Fprintf(stdout, "  clean acc %.4f, PGD-%d (%s) acc %.4f, cos(x, dz_y/dx) %.4f\n", r.CleanAcc, o.PGDSteps, norm, r.PGDAcc, r.GradientAlignment)
+		if err := o.robustSections(&r, l, li, test, m, spsa, spatial, pgd, corr, transfer, stdout); err != nil {
+			return nil, err
+		}
 		if len(o.Sweep) > 0 && o.SweepN > 0 {
 			sn := min(o.SweepN, test.Len())
 			r.Sweep = append(r.Sweep, SweepPoint{Eps: 0, N: sn})
@@ -506,7 +592,7 @@ func Evaluate(o EvalOptions, stdout, stderr io.Writer) ([]ModelReport, error) {
 					continue
 				}
 				// The step follows the main setting's step/eps ratio.
-				q := attack.PGD{Eps: e, Step: e * float64(o.PGDStep) / float64(o.PGDEps), Steps: o.PGDSteps, RandomStart: true}
+				q := attack.PGD{Norm: norm, Eps: e, Step: e * float64(o.PGDStep) / float64(o.PGDEps), Steps: o.PGDSteps, RandomStart: true}
 				acc, err := robustAccuracy(net, test, firstN(sn), q, o.Seed)
 				if err != nil {
 					return nil, err
@@ -517,7 +603,11 @@ func Evaluate(o EvalOptions, stdout, stderr io.Writer) ([]ModelReport, error) {
 			for _, s := range r.Sweep {
 				fmt.Fprintf(stdout, " %.4g->%.3f", s.Eps*255, s.Acc)
 			}
-			fmt.Fprintln(stdout, " (eps in /255)")
+			if norm == attack.LInf {
+				fmt.Fprintln(stdout, " (eps in /255)")
+			} else {
+				fmt.Fprintln(stdout, " (L2 eps x 255)")
+			}
 		}
 		if o.N > 0 {
 			ar := &AttrReport{Method: m.String(), K: ifia.K, N: len(attrIdx)}

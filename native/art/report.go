@@ -47,7 +47,7 @@ func robustBench(o EvalOptions, reports []ModelReport) []RobustBenchRecord {
 		rec := RobustBenchRecord{
 			Name:         strings.TrimSuffix(filepath.Base(filepath.Dir(r.Checkpoint)), "/") + "/" + filepath.Base(r.Checkpoint),
 			Checkpoint:   r.Checkpoint,
-			Architecture: r.Arch, Training: r.Method, Dataset: r.Dataset, ThreatModel: "Linf",
+			Architecture: r.Arch, Training: r.Method, Dataset: r.Dataset, ThreatModel: threatModel(o.PGDNorm),
 			Eps: float64(o.PGDEps), CleanAcc: 100 * r.CleanAcc, RobustAcc: 100 * r.PGDAcc,
 			Attack:  fmt.Sprintf("PGD-%d step %.4g", o.PGDSteps, float64(o.PGDStep)),
 			EpsAttr: num(math.NaN()), TopKIntersect: num(math.NaN()), Kendall: num(math.NaN()), Spearman: num(math.NaN()),
@@ -81,8 +81,8 @@ func reportMarkdown(o EvalOptions, reports []ModelReport) string {
 		fmt.Fprintf(&md, " Attributional robustness: IFIA top-k attack on %s, eps %.4g (%.3g/255), %d steps of %.3g/255, k = %d, on %d random test images that every checkpoint classifies correctly; mean ± std in percent.",
 			a.Method, float64(o.Eps), 255*float64(o.Eps), o.Steps, 255*float64(o.Step), a.K, a.N)
 	}
-	fmt.Fprintf(&md, " Accuracy: clean on %d images, PGD-%d (eps %.3g/255, step %.3g/255) on %d images.\n\n",
-		reports[0].AccN, o.PGDSteps, 255*float64(o.PGDEps), 255*float64(o.PGDStep), reports[0].PGDN)
+	fmt.Fprintf(&md, " Accuracy: clean on %d images, PGD-%d (%s, eps %s, step %s) on %d images.\n\n",
+		reports[0].AccN, o.PGDSteps, threatModel(o.PGDNorm), epsText(o.PGDNorm, float64(o.PGDEps)), epsText(o.PGDNorm, float64(o.PGDStep)), reports[0].PGDN)
 	md.WriteString("| checkpoint | arch | training | top-k intersection | Kendall's tau | clean acc | PGD-" + fmt.Sprint(o.PGDSteps) + " acc |\n|---|---|---|---:|---:|---:|---:|\n")
 	for _, r := range reports {
 		tk, kd := "–", "–"
@@ -109,7 +109,7 @@ func reportMarkdown(o EvalOptions, reports []ModelReport) string {
 	if len(reports[0].Sweep) > 0 {
 		md.WriteString("\nPGD accuracy (percent) by eps:\n\n| checkpoint |")
 		for _, s := range reports[0].Sweep {
-			fmt.Fprintf(&md, " %.3g/255 |", 255*s.Eps)
+			fmt.Fprintf(&md, " %s |", epsText(o.PGDNorm, s.Eps))
 		}
 		md.WriteString("\n|---|" + strings.Repeat("---:|", len(reports[0].Sweep)) + "\n")
 		for _, r := range reports {
@@ -120,7 +120,24 @@ func reportMarkdown(o EvalOptions, reports []ModelReport) string {
 			md.WriteString("\n")
 		}
 	}
+	robustMarkdown(&md, o, reports)
 	return md.String()
+}
+
+// threatModel is RobustBench's name of the PGD norm.
+func threatModel(norm string) string {
+	if norm == "l2" {
+		return "L2"
+	}
+	return "Linf"
+}
+
+// epsText writes an L-inf radius in units of 1/255 and an L2 one as is.
+func epsText(norm string, e float64) string {
+	if norm == "l2" {
+		return fmt.Sprintf("%.3g", e)
+	}
+	return fmt.Sprintf("%.3g/255", 255*e)
 }
 
 // writeEvalReport prints the table and, with o.Report set, writes

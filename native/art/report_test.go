@@ -133,6 +133,9 @@ func TestEvalFlagsRejectBadSettings(t *testing.T) {
 		{"-ckpt", ck, "-attribution", "lime"},
 		{"-ckpt", ck, "-keep", "nothing"},
 		{"-ckpt", ck, "-steps", "-1"},
+		{"-ckpt", ck, "-pgd-norm", "l3"},
+		{"-ckpt", ck, "-n", "0", "-pgd-norm", "l2", "-spsa-n", "2"},
+		{"-ckpt", ck, "-n", "0", "-sens-n", "2", "-sens-radius", "0"},
 	} {
 		if err := runEval(args, io.Discard, io.Discard); err == nil {
 			t.Errorf("%v: no error", args)
