@@ -63,6 +63,7 @@ build_web() {
   wasm go build -trimpath -ldflags="-s -w" -o "$out/engine.wasm" ./wasm/worker
   cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" "$out/"
   cp web/index.html web/loader.js web/worker.js web/style.css "$out/"
+  go run ./wasm/cmd/vugurender > "$out/vugu-render.js"
   web_ort "$out" || echo "note: no onnxruntime-web (npm unavailable?): the page will compute with the Go backend only" >&2
   local names=() f
   for f in weights/*.ckpt; do

@@ -1,5 +1,7 @@
 // loader.js: fetches and starts the page's Go WebAssembly programs, both on
-// the page (app.wasm, the interface) and in the worker (engine.wasm).
+// the page (app.wasm, the interface) and in the worker (engine.wasm). On the
+// page it starts the interface by itself: the site has no inline script, so
+// a strict Content-Security-Policy needs no exception for it.
 'use strict';
 
 // artFetchWasm returns the bytes of NAME.wasm. It prefers NAME.wasm.gz and
@@ -41,8 +43,9 @@ function artCount(response, onProgress) {
 async function artBoot() {
   const status = document.getElementById('boot-status');
   const say = (s) => { if (status) status.textContent = s; };
+  const fail = (s) => { say(s); document.body.dataset.bootFailed = s; };
   if (typeof WebAssembly !== 'object' || typeof Worker !== 'function') {
-    say('This browser lacks WebAssembly or Web Workers, which this page needs.');
+    fail('This browser lacks WebAssembly or Web Workers, which this page needs.');
     return;
   }
   if ('serviceWorker' in navigator && location.protocol !== 'file:') {
@@ -58,7 +61,26 @@ async function artBoot() {
     const { instance } = await WebAssembly.instantiate(bytes, go.importObject);
     say('Starting…');
     await go.run(instance);
+    fail('The interface stopped; the browser console says why.');
   } catch (e) {
-    say('The page failed to start: ' + e);
+    fail('The page failed to start: ' + e);
   }
+}
+
+// Vugu's renderer installs its JavaScript helper with window.eval, which a
+// Content-Security-Policy without 'unsafe-eval' forbids. The page loads the
+// same helper from vugu-render.js (see wasm/cmd/vugurender), so that eval
+// would do nothing: skip it.
+function artSkipVuguEval() {
+  if (!window.vuguRender) return;
+  const evalOriginal = window.eval;
+  window.eval = function (src) {
+    if (typeof src === 'string' && src.startsWith('(function(){if(window.vuguRender)return;')) return undefined;
+    return evalOriginal(src);
+  };
+}
+
+if (typeof document !== 'undefined') {
+  artSkipVuguEval();
+  artBoot();
 }

@@ -122,17 +122,28 @@ func serve(t *testing.T, site string) (url string, stop func()) {
 	})
 	mux.Handle("/bare/", http.StripPrefix("/bare", files))
 	mux.Handle("/", files)
+	// A strict policy: the page must run without eval or inline scripts.
+	strict := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", contentSecurityPolicy)
+		mux.ServeHTTP(w, r)
+	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: mux}
+	srv := &http.Server{Handler: strict}
 	go srv.Serve(ln)
 	var once sync.Once
 	stop = func() { once.Do(func() { srv.Close() }) }
 	t.Cleanup(stop)
 	return "http://" + ln.Addr().String(), stop
 }
+
+// contentSecurityPolicy is as strict as the demonstrator allows: its own
+// scripts and WebAssembly only ('wasm-unsafe-eval' permits compiling
+// WebAssembly, not eval), no inline script, images from data: URLs.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; " +
+	"style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'"
 
 func artefactDir(t *testing.T) string {
 	dir := os.Getenv("ART_E2E_OUT")
@@ -302,8 +313,13 @@ func browserSession(t *testing.T, timeout time.Duration) (p *page, base string, 
 func (p *page) open(url string) float64 {
 	p.t.Helper()
 	p.do("opening "+url, chromedp.Navigate(url))
-	p.wait("the page to be ready", `document.querySelector('#app[data-ready]') !== null`, 60*time.Second)
-	return p.num(`performance.now()`)
+	p.wait("the page to be ready", `document.querySelector('#app[data-ready]') !== null || document.body.dataset.bootFailed !== undefined`, 60*time.Second)
+	tti := p.num(`performance.now()`)
+	if msg := p.eval(`document.body.dataset.bootFailed || ''`); msg != "" {
+		p.shot("failure")
+		p.t.Fatalf("%s: %s", url, msg)
+	}
+	return tti
 }
 
 func TestDemonstratorInChromium(t *testing.T) {
@@ -474,7 +490,10 @@ func TestDemonstratorInChromium(t *testing.T) {
 		}
 		stopServer()
 		p.do("reloading offline", chromedp.Reload())
-		p.wait("the page to be ready offline", `document.querySelector('#app[data-ready]') !== null`, 60*time.Second)
+		p.wait("the page to be ready offline", `document.querySelector('#app[data-ready]') !== null || document.body.dataset.bootFailed !== undefined`, 60*time.Second)
+		if msg := p.eval(`document.body.dataset.bootFailed || ''`); msg != "" {
+			t.Fatalf("offline: %s", msg)
+		}
 		p.wait("a prediction offline", `document.querySelectorAll('#explain-1 .probs li').length === 3`, 60*time.Second)
 		p.shot("5-offline")
 	})
