@@ -304,19 +304,15 @@ func (c Config) Forward(scope *gmodel.Scope, x *graph.Node, p Pass) (features, l
 	if len(dims) != 4 || dims[1] != c.InputSize || dims[2] != c.InputSize || dims[3] != c.Channels {
 		panic(fmt.Errorf("%s expects input [N,%d,%d,%d], got %v", c.Name(), c.InputSize, c.InputSize, c.Channels, dims))
 	}
-	// (x - mean) / std as x*scale - shift, with both broadcast to x's full
-	// shape first: a binary op whose broadcast rows are shorter than 16
-	// floats (here the 3 channels) makes the Go backend's AVX-512 kernels
-	// load 64 bytes past the end of the last row, which crashed (SIGSEGV)
-	// when the input buffer ended at an unmapped page.
-	scale, shift := make([]float32, c.Channels), make([]float32, c.Channels)
-	for i, s := range c.Std {
-		scale[i], shift[i] = 1/s, c.Mean[i]/s
-	}
-	full := func(v []float32) *graph.Node {
-		return graph.BroadcastToDims(channels(graph.ConvertDType(graph.Const(g, v), x.DType())), dims...)
-	}
-	h := graph.Sub(graph.Mul(x, full(scale)), full(shift))
+	// (x - mean) / std as x*scale - shift, with scale and shift materialised
+	// as constants of a whole image (or of the whole batch): a binary op that
+	// broadcasts rows shorter than 16 floats (here the 3 channels) makes the
+	// Go backend's AVX-512 kernels read 64 bytes past the end of the last
+	// row, which crashed (SIGSEGV) when the input buffer ended at an unmapped
+	// page. An explicit BroadcastToDims is folded away, so it does not help.
+	scale, shift := c.normalisation(dims)
+	h := graph.Sub(graph.Mul(x, graph.ConvertDType(graph.Const(g, scale), x.DType())),
+		graph.ConvertDType(graph.Const(g, shift), x.DType()))
 
 	v := func(path string) *graph.Node {
 		variable := scope.Store().GetVariable(path)
@@ -347,10 +343,34 @@ func (c Config) Forward(scope *gmodel.Scope, x *graph.Node, p Pass) (features, l
 	}
 	features = bnAct("/head/bn", h)
 	pooled := graph.ReduceMean(features, 1, 2) // global average pool -> [N, C]
-	logits = graph.DotGeneral(pooled, []int{1}, nil, v("/head/fc/weights"), []int{0}, nil)
-	// The bias is broadcast explicitly for the same reason (rows of NumClasses < 16).
-	bias := graph.BroadcastToDims(graph.InsertAxes(v("/head/fc/bias"), 0), logits.Shape().Dimensions...)
-	return features, graph.Add(logits, bias)
+	// logits = [pooled, 1] · [W; b]: the bias enters through the product
+	// rather than a broadcast add of NumClasses-long rows (see above).
+	ones := graph.OnesLike(graph.Slice(pooled, graph.AxisRange(), graph.AxisRange(0, 1)))
+	wb := graph.Concatenate([]*graph.Node{v("/head/fc/weights"), graph.InsertAxes(v("/head/fc/bias"), 0)}, 0)
+	logits = graph.DotGeneral(graph.Concatenate([]*graph.Node{pooled, ones}, 1), []int{1}, nil, wb, []int{0}, nil)
+	return features, logits
+}
+
+// normalisation returns the input scale 1/std and shift mean/std as
+// constants shaped [1,H,W,C] (or [N,H,W,C] when an image's H*W*C values are
+// not a multiple of 16), so that the backend's broadcast rows are long and
+// 16-aligned.
+func (c Config) normalisation(dims []int) (scale, shift *tensors.Tensor) {
+	n, h, w, ch := dims[0], dims[1], dims[2], dims[3]
+	reps := h * w
+	shape := []int{1, h, w, ch}
+	if (h*w*ch)%16 != 0 {
+		reps *= n
+		shape[0] = n
+	}
+	sc, sh := make([]float32, reps*ch), make([]float32, reps*ch)
+	for i := range reps {
+		for k := range ch {
+			sc[i*ch+k] = 1 / c.Std[k]
+			sh[i*ch+k] = c.Mean[k] / c.Std[k]
+		}
+	}
+	return tensors.FromFlatDataAndDimensions(sc, shape...), tensors.FromFlatDataAndDimensions(sh, shape...)
 }
 
 // batchNorm normalises x [N,H,W,C] per channel.
