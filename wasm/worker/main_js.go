@@ -106,7 +106,11 @@ func (w *worker) serve(req protocol.Request) {
 	if err != nil && w.onnx && w.auto && req.Op != protocol.OpInit && ctx.Err() == nil {
 		// ONNX Runtime cannot run some graph: switch to the Go backend for
 		// good and retry (an attack restarts from step 0).
-		note := "ONNX Runtime failed (" + err.Error() + "); switched to the Go backend"
+		msg := err.Error()
+		if len(msg) > 200 {
+			msg = "…" + msg[len(msg)-200:] // the cause is at the end
+		}
+		note := "ONNX Runtime failed (" + msg + "); switched to the Go backend"
 		post(protocol.Response{ID: req.ID, Kind: protocol.KindProgress, Progress: note})
 		if err = w.setBackend("go"); err == nil {
 			resp, err = w.handle(ctx, req)
