@@ -805,22 +805,6 @@ func (col *column) CardLines() []string {
 	if !m.Untrained && (m.Method != "" || m.Dataset != "") {
 		out = append(out, fmt.Sprintf("training: %s on %s", orDash(m.Method), orDash(m.Dataset)))
 	}
-	if len(m.Hyper) > 0 {
-		keys := make([]string, 0, len(m.Hyper))
-		for k := range m.Hyper {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		var kv []string
-		for _, k := range keys {
-			v := m.Hyper[k]
-			if f, ok := v.(float64); ok {
-				v = strconv.FormatFloat(f, 'g', 4, 64)
-			}
-			kv = append(kv, fmt.Sprintf("%s=%v", k, v))
-		}
-		out = append(out, "hyper-parameters: "+strings.Join(kv, ", "))
-	}
 	if len(m.Metrics) > 0 {
 		keys := make([]string, 0, len(m.Metrics))
 		for k := range m.Metrics {
@@ -841,6 +825,26 @@ func (col *column) CardLines() []string {
 	}
 	if m.Notes != "" {
 		out = append(out, m.Notes)
+	}
+	return out
+}
+
+// HyperLines lists the card's hyper-parameters, one "name = value" each
+// (the page folds them away: training records many).
+func (col *column) HyperLines() []string {
+	h := col.Card.Hyper
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		v := h[k]
+		if f, ok := v.(float64); ok {
+			v = strconv.FormatFloat(f, 'g', 4, 64)
+		}
+		out = append(out, fmt.Sprintf("%s = %v", k, v))
 	}
 	return out
 }
