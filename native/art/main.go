@@ -39,6 +39,7 @@ func commands() []command {
 		{"explain", "predict one image and write its attribution map (PNG overlay and .npy)", runExplain},
 		{"attack", "attack one image's attribution map (IFIA, mass-centre, targeted) or its prediction (PGD)", runAttack},
 		{"bench", "measure the workloads of the PyTorch peer benchmark (images/s, GFLOP/s)", runBench},
+		{"serve", "serve the in-browser demonstrator's static site (./build.sh web) on 127.0.0.1", runServe},
 	}
 }
 
