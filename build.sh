@@ -48,6 +48,19 @@ web_ort() {
   gzip -9 -n -k "$out/ort/ort-wasm-simd-threaded.wasm"
 }
 
+# web_vugugen regenerates wasm/app/root_gen.go from root.vugu, in a scratch
+# folder, replacing the file only when it changes (a build running beside
+# this one never sees it half written).
+web_vugugen() {
+  local tmp
+  tmp=$(mktemp -d)
+  cp wasm/app/*.vugu wasm/app/root.go "$tmp/"
+  go tool vugugen -skip-go-mod -skip-main "$tmp"
+  gofmt -w "$tmp/root_gen.go"
+  cmp -s "$tmp/root_gen.go" wasm/app/root_gen.go || cp "$tmp/root_gen.go" wasm/app/root_gen.go
+  rm -rf "$tmp"
+}
+
 # build_web builds the static site of the in-browser demonstrator: the Vugu
 # interface (app.wasm) and the GoMLX engine for its Web Worker (engine.wasm),
 # each also gzipped (the page decompresses .wasm.gz itself, so any static host
@@ -57,8 +70,7 @@ build_web() {
   local out="${1:-dist}"
   rm -rf "$out"
   mkdir -p "$out/weights"
-  go tool vugugen -skip-go-mod -skip-main ./wasm/app
-  gofmt -w wasm/app/*_gen.go
+  web_vugugen
   wasm go build -trimpath -ldflags="-s -w" -o "$out/app.wasm" ./wasm/app
   wasm go build -trimpath -ldflags="-s -w" -o "$out/engine.wasm" ./wasm/worker
   cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" "$out/"
