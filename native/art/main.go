@@ -8,7 +8,10 @@
 //
 //	art demo  [flags]   the main job: train natural and ART models, evaluate both
 //	art train [flags]   train one model
-//	art eval  [flags]   evaluate checkpoints
+//	art eval  [flags]   evaluate checkpoints (attributional and adversarial robustness)
+//	art explain, art attack  one image: attribution map, or an attack on it
+//	art bench [flags]   the PyTorch peer's workloads
+//	art serve [flags]   serve the static showcase site locally
 //	art explain [flags] attribution map of one image
 //	art attack [flags]  attack one image's attribution map or prediction
 //
