@@ -33,11 +33,50 @@ func (a Activation) String() string {
 }
 
 // Apply applies the activation. Softplus is written as
-// max(x,0) + log1p(exp(-beta*|x|))/beta, which never overflows.
+// max(x,0) + log1p(exp(-beta*|x|))/beta, which never overflows, and its
+// gradient is given directly as v*sigmoid(beta*x) (see softplus).
 func (a Activation) Apply(x *graph.Node) *graph.Node {
 	if a.Beta <= 0 {
 		return activation.Relu(x)
 	}
-	neg := graph.Neg(graph.MulScalar(graph.Abs(x), a.Beta))
-	return graph.Add(graph.Max(x, graph.ZerosLike(x)), graph.DivScalar(graph.Log1p(graph.Exp(neg)), a.Beta))
+	return softplus(x, a.Beta)
+}
+
+// softplus is log(1+exp(beta*x))/beta with the derivative sigmoid(beta*x).
+// Differentiating the overflow-safe value formula instead takes about a dozen
+// elementwise passes (Abs's sign, Max's selection, Log1p's reciprocal, ...),
+// and twice as many again in the second derivative the ART loss takes; the
+// sigmoid (one SIMD Logistic in the Go backend) has its own simple
+// derivative, beta*sigmoid*(1-sigmoid).
+func softplus(x *graph.Node, beta float64) *graph.Node {
+	return withGradient(x, func(x *graph.Node) *graph.Node {
+		return softplusValue(x, beta)
+	}, func(v *graph.Node) *graph.Node {
+		return graph.Mul(v, graph.Logistic(graph.MulScalar(x, beta)))
+	})
+}
+
+// softplusValue is max(x,0) + log1p(exp(-beta*|x|))/beta, which never
+// overflows.
+func softplusValue(x *graph.Node, beta float64) *graph.Node {
+	tail := graph.Log1p(graph.Exp(graph.MulScalar(graph.Abs(x), -beta)))
+	return graph.Add(graph.Max(x, graph.ZerosLike(x)), graph.MulScalar(tail, 1/beta))
+}
+
+// withGradient returns f(x) with the gradient grad(v) for an output gradient
+// v instead of the derivative of f's graph; grad must be built from the
+// original x with differentiable ops. It is the one-input case of
+// withGradients (conv.go), which explains the mechanism.
+func withGradient(x *graph.Node, f func(x *graph.Node) *graph.Node, grad func(v *graph.Node) *graph.Node) *graph.Node {
+	var v *graph.Node
+	xi := graph.IdentityWithCustomGradient(x, func(_, _ *graph.Node) *graph.Node {
+		if v == nil {
+			panic("model: custom gradient requested before its output gradient was seen")
+		}
+		return grad(v)
+	})
+	return graph.IdentityWithCustomGradient(f(xi), func(_, out *graph.Node) *graph.Node {
+		v = out
+		return out
+	})
 }

@@ -5,8 +5,10 @@ import (
 	"strings"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
 )
 
 // ConvImpl selects how a 2-D convolution is expressed as graph operations.
@@ -19,9 +21,11 @@ const (
 	// ConvAuto picks the fastest formulation measured for the graph's backend
 	// (see ResolveConv).
 	ConvAuto ConvImpl = iota
-	// ConvGather builds the im2col patch matrix with one Gather from the
-	// unpadded NHWC input (clamped indices times a 0/1 padding mask), then one
-	// matrix product. Fastest on GoMLX's pure-Go backend.
+	// ConvGather builds the im2col patch matrix with one gather from the
+	// zero-padded NHWC input, then one matrix product, and gives the
+	// convolution hand-written gradients that are again such gathers and
+	// products, in the layouts the Go backend's GEMM takes (see patchConv).
+	// Fastest on GoMLX's pure-Go backend.
 	ConvGather
 	// ConvSlices pads the input and concatenates k*k strided slices into the
 	// patch matrix, then one matrix product.
@@ -58,9 +62,10 @@ func ParseConvImpl(s string) (ConvImpl, error) {
 //     gradient of a strided Convolve cannot run on ONNX Runtime);
 //   - anything else (XLA): ConvNative.
 //
-// 1x1 convolutions never reach here: they are a strided slice and a matrix
-// product on every backend (which also avoids a GoMLX bug in the second
-// derivative of a 1x1 strided Convolve).
+// Unpadded 1x1 convolutions are a strided slice and a matrix product on
+// every backend (which also avoids a GoMLX bug in the second derivative of a
+// 1x1 strided Convolve); where this returns ConvGather they get its
+// hand-written gradients too.
 func ResolveConv(impl ConvImpl, backend compute.Backend, k, stride int) ConvImpl {
 	if impl != ConvAuto {
 		return impl
@@ -100,12 +105,16 @@ func Conv2D(x, kernel *graph.Node, stride, pad int, impl ConvImpl) *graph.Node {
 		panic(fmt.Errorf("Conv2D: input %v and kernel %v do not match (want [N,H,W,C] and [k,k,C,Cout])", xd, kd))
 	}
 	k := kd[0]
+	resolved := ResolveConv(impl, x.Graph().Backend(), k, stride)
 	if k == 1 && pad == 0 {
+		if resolved == ConvGather {
+			return newPatchConv(x, kernel, stride, pad).conv(x, kernel)
+		}
 		return conv1x1(x, kernel, stride)
 	}
-	switch ResolveConv(impl, x.Graph().Backend(), k, stride) {
+	switch resolved {
 	case ConvGather:
-		return convGather(x, kernel, stride, pad)
+		return newPatchConv(x, kernel, stride, pad).conv(x, kernel)
 	case ConvSlices:
 		return convSlices(x, kernel, stride, pad)
 	default:
@@ -136,47 +145,16 @@ func patchProduct(patches, kernel *graph.Node, n, ho, wo int) *graph.Node {
 	return graph.Reshape(y, n, ho, wo, kd[3])
 }
 
-// convGather: one Gather of all k*k taps from the flattened unpadded input
-// with one zero row appended: out-of-bounds taps read that row, so no padded
-// copy of the image is made and no mask multiply is needed (a broadcasting
-// multiply by a [1,Ho,Wo,k*k,1] mask took the backend's slow generic path
-// and was 30% of an ART step).
-func convGather(x, kernel *graph.Node, stride, pad int) *graph.Node {
-	g := x.Graph()
-	d := x.Shape().Dimensions
-	n, h, w, c := d[0], d[1], d[2], d[3]
-	k := kernel.Shape().Dimensions[0]
-	ho, wo := ConvOutputSize(h, k, stride, pad), ConvOutputSize(w, k, stride, pad)
-	taps := k * k
-	zeroRow := int32(n * h * w)
-	idx := make([]int32, n*ho*wo*taps)
-	anyPad := false
-	for oy := 0; oy < ho; oy++ {
-		for ox := 0; ox < wo; ox++ {
-			for i := 0; i < k; i++ {
-				for j := 0; j < k; j++ {
-					r, col := oy*stride-pad+i, ox*stride-pad+j
-					t := (oy*wo+ox)*taps + i*k + j
-					inside := r >= 0 && r < h && col >= 0 && col < w
-					anyPad = anyPad || !inside
-					for b := 0; b < n; b++ {
-						if inside {
-							idx[b*ho*wo*taps+t] = int32(b*h*w + r*w + col)
-						} else {
-							idx[b*ho*wo*taps+t] = zeroRow
-						}
-					}
-				}
-			}
-		}
+// convGatherAutodiff is the gather formulation differentiated by GoMLX's
+// autodiff (the reference for ConvGather's hand-written gradients): one
+// Gather of all k*k taps from the flattened unpadded input with one zero row
+// appended, so out-of-bounds taps read that row, then one matrix product.
+func convGatherAutodiff(x, kernel *graph.Node, stride, pad int) *graph.Node {
+	c := newPatchConv(x, kernel, stride, pad)
+	if c.plainSlice() {
+		return conv1x1(x, kernel, stride)
 	}
-	flat := graph.Reshape(x, n*h*w, c)
-	if anyPad {
-		flat = graph.Concatenate([]*graph.Node{flat, graph.Zeros(g, shapes.Make(x.DType(), 1, c))}, 0)
-	}
-	indices := graph.Reshape(graph.Const(g, idx), n, ho, wo, taps, 1)
-	patches := graph.Gather(flat, indices) // [n, ho, wo, taps, c]
-	return patchProduct(patches, kernel, n, ho, wo)
+	return patchProduct(c.pixelPatches(x), kernel, c.n, c.ho, c.wo)
 }
 
 // convSlices: zero-pad, then concatenate the k*k strided views on channels.
@@ -201,4 +179,298 @@ func convSlices(x, kernel *graph.Node, stride, pad int) *graph.Node {
 		}
 	}
 	return patchProduct(graph.Concatenate(views, 3), kernel, n, ho, wo)
+}
+
+// patchConv is the geometry of one convolution and the three products a
+// convolution and all its derivatives are made of. With P the im2col map
+// (x -> patch matrix [M, T*Cin], M = N*Ho*Wo rows, T = k*k taps), P^T its
+// adjoint (patch rows added back onto the pixels they were read from) and W
+// the kernel as a [T*Cin, Cout] matrix:
+//
+//	conv(x, w)       = P(x) W        the forward pass       [N,Ho,Wo,Cout]
+//	convT(v, w)      = P^T(v W^T)    the input gradient     [N,H,W,Cin]
+//	kernelGrad(x, v) = P(x)^T v      the kernel gradient    [k,k,Cin,Cout]
+//
+// Each is bilinear, and the gradients of each are the other two (with v, u
+// and o the upstream gradients of conv, convT and kernelGrad):
+//
+//	conv:       dx = convT(v, w),  dw = kernelGrad(x, v)
+//	convT:      dv = conv(u, w),   dw = kernelGrad(u, v)
+//	kernelGrad: dx = convT(v, o),  dv = conv(x, o)
+//
+// so giving each product those gradients (see withGradients) keeps the
+// family closed under differentiation to any order, which the ART loss
+// needs. Left to GoMLX's autodiff, the kernel gradient P(x)^T v contracts
+// the M rows of two matrices that have them as leading axis; the Go
+// backend's GEMM only takes the contracted axis last on its left operand,
+// so it transposed the whole patch matrix and v (a quarter of an ART step,
+// made worse by the power-of-two row count). Here every product is a GEMM
+// in a layout the backend takes.
+type patchConv struct {
+	n, h, w, cin, cout, k, stride, pad, ho, wo int
+
+	// Gather indices, built once per graph and shared by all products.
+	pixelIdx, windows *graph.Node
+	pixelPad          bool // whether pixelIdx uses the appended zero row
+}
+
+func newPatchConv(x, kernel *graph.Node, stride, pad int) *patchConv {
+	d, kd := x.Shape().Dimensions, kernel.Shape().Dimensions
+	c := &patchConv{n: d[0], h: d[1], w: d[2], cin: d[3], cout: kd[3], k: kd[0], stride: stride, pad: pad}
+	c.ho, c.wo = ConvOutputSize(c.h, c.k, stride, pad), ConvOutputSize(c.w, c.k, stride, pad)
+	return c
+}
+
+// plainSlice reports whether P is a (strided) slice of x, as for 1x1
+// unpadded kernels, rather than a gather.
+func (c *patchConv) plainSlice() bool { return c.k == 1 && c.pad == 0 }
+
+func (c *patchConv) rows() int { return c.n * c.ho * c.wo }
+
+func (c *patchConv) taps() int { return c.k * c.k }
+
+// windowStarts returns the GatherSlices start rows [N,Ho,Wo,k,1] into the
+// flattened zero-padded input [N*(H+2p)*(W+2p), Cin]: for output pixel
+// (oy, ox) and kernel row i, the first of the k adjacent pixels
+// (oy*s+i, ox*s .. ox*s+k-1) of the padded image that the row reads.
+func (c *patchConv) windowStarts(g *graph.Graph) *graph.Node {
+	if c.windows != nil {
+		return c.windows
+	}
+	hp, wp := c.h+2*c.pad, c.w+2*c.pad
+	idx := make([]int32, c.rows()*c.k)
+	for b := 0; b < c.n; b++ {
+		for oy := 0; oy < c.ho; oy++ {
+			for ox := 0; ox < c.wo; ox++ {
+				at := ((b*c.ho+oy)*c.wo + ox) * c.k
+				for i := 0; i < c.k; i++ {
+					idx[at+i] = int32(b*hp*wp + (oy*c.stride+i)*wp + ox*c.stride)
+				}
+			}
+		}
+	}
+	c.windows = graph.ConstTensor(g, tensors.FromFlatDataAndDimensions(idx, c.n, c.ho, c.wo, c.k, 1))
+	return c.windows
+}
+
+// patches is P(x): the im2col matrix [M, T*Cin] of x [N,H,W,Cin]. The k
+// taps of a kernel row are adjacent pixels of the zero-padded image, so one
+// GatherSlices copies each kernel row's k*Cin values in one piece: a third
+// of the copies (of three times the size) of gathering pixel by pixel.
+func (c *patchConv) patches(x *graph.Node) *graph.Node {
+	if c.plainSlice() {
+		if c.stride > 1 {
+			x = graph.Slice(x, graph.AxisRange(), graph.AxisRange().Stride(c.stride),
+				graph.AxisRange().Stride(c.stride), graph.AxisRange())
+		}
+		return graph.Reshape(x, c.rows(), c.cin)
+	}
+	if c.pad > 0 {
+		x = graph.Pad(x, graph.ScalarZero(x.Graph(), x.DType()), compute.PadAxis{},
+			compute.PadAxis{Start: c.pad, End: c.pad}, compute.PadAxis{Start: c.pad, End: c.pad}, compute.PadAxis{})
+	}
+	flat := graph.Reshape(x, c.n*(c.h+2*c.pad)*(c.w+2*c.pad), c.cin)
+	p := graph.GatherSlices(flat, []int{0}, c.windowStarts(x.Graph()), []int{c.k}, false)
+	return graph.Reshape(p, c.rows(), c.taps()*c.cin)
+}
+
+// unpatch is P^T: it adds the rows of da [M, T*Cin] back onto the pixels of
+// [N,H,W,Cin] they were read from, by one window ScatterSum into the padded
+// image (the adjoint of patches' GatherSlices). GoMLX cannot differentiate a
+// window scatter, so da enters it through StopGradient: callers provide the
+// gradient themselves (convT does, through withGradients).
+func (c *patchConv) unpatch(da *graph.Node) *graph.Node {
+	if c.plainSlice() {
+		dx := graph.Reshape(da, c.n, c.ho, c.wo, c.cin)
+		if c.stride == 1 {
+			return dx
+		}
+		// The adjoint of the strided slice: spread the rows back out.
+		spread := func(size, out int) compute.PadAxis {
+			return compute.PadAxis{Interior: c.stride - 1, End: size - (c.stride*(out-1) + 1)}
+		}
+		return graph.Pad(dx, graph.ScalarZero(da.Graph(), da.DType()),
+			compute.PadAxis{}, spread(c.h, c.ho), spread(c.w, c.wo), compute.PadAxis{})
+	}
+	g := da.Graph()
+	hp, wp := c.h+2*c.pad, c.w+2*c.pad
+	zeros := graph.Zeros(g, shapes.Make(da.DType(), c.n*hp*wp, c.cin))
+	upd := graph.StopGradient(graph.Reshape(da, c.n, c.ho, c.wo, c.k, c.k, c.cin))
+	sum := graph.BackendScatterSum(zeros, c.windowStarts(g), upd, 4, []int{4, 5}, nil, []int{0}, false, false)
+	dx := graph.Reshape(sum, c.n, hp, wp, c.cin)
+	if c.pad > 0 {
+		dx = graph.Slice(dx, graph.AxisRange(), graph.AxisRange(c.pad, c.pad+c.h),
+			graph.AxisRange(c.pad, c.pad+c.w), graph.AxisRange())
+	}
+	return dx
+}
+
+// conv is the forward convolution of x [N,H,W,Cin] by w [k,k,Cin,Cout].
+func (c *patchConv) conv(x, w *graph.Node) *graph.Node {
+	return withGradients(x, w, func(x, w *graph.Node) *graph.Node {
+		wm := graph.Reshape(w, c.taps()*c.cin, c.cout)
+		y := graph.DotGeneral(c.patches(x), []int{1}, nil, wm, []int{0}, nil)
+		return graph.Reshape(y, c.n, c.ho, c.wo, c.cout)
+	},
+		func(v *graph.Node) *graph.Node { return c.convT(v, w) },
+		func(v *graph.Node) *graph.Node { return c.kernelGrad(x, v) })
+}
+
+// convT is the transposed convolution: the gradient [N,H,W,Cin] with
+// respect to the input of conv for the output gradient v [N,Ho,Wo,Cout].
+// (Written without a scatter, as a gather of the output gradients that read
+// each input pixel times the rotated kernel, it cost as much at stride 1
+// with Cin = Cout, and more at stride 2 or when Cin < Cout.)
+func (c *patchConv) convT(v, w *graph.Node) *graph.Node {
+	return withGradients(v, w, func(v, w *graph.Node) *graph.Node {
+		vm := graph.Reshape(v, c.rows(), c.cout)
+		wm := graph.Reshape(w, c.taps()*c.cin, c.cout)
+		dx := c.unpatch(graph.DotGeneral(vm, []int{1}, nil, wm, []int{1}, nil))
+		if c.plainSlice() {
+			return dx
+		}
+		// unpatch stops autodiff at the scatter; a zero that depends on v and
+		// w keeps them on the output's path, so that withGradients' input
+		// identities are still reached (and give the real gradients).
+		first := func(m *graph.Node) *graph.Node {
+			return graph.Reshape(graph.Slice(m, graph.AxisRange(0, 1), graph.AxisRange(0, 1)))
+		}
+		return graph.Add(dx, graph.MulScalar(graph.Add(first(vm), first(wm)), 0))
+	},
+		func(u *graph.Node) *graph.Node { return c.conv(u, w) },
+		func(u *graph.Node) *graph.Node { return c.kernelGrad(u, v) })
+}
+
+// kernelGrad is the gradient [k,k,Cin,Cout] with respect to the kernel of
+// conv at input x for the output gradient v: P(x)^T v.
+func (c *patchConv) kernelGrad(x, v *graph.Node) *graph.Node {
+	return withGradients(x, v, func(x, v *graph.Node) *graph.Node {
+		a := c.patches(x)
+		vm := graph.Reshape(v, c.rows(), c.cout)
+		var dw *graph.Node
+		if c.cout <= c.taps()*c.cin {
+			// dW^T = v^T P(x): transpose the narrower matrix, v.
+			dw = graph.Transpose(graph.DotGeneral(transposeRows(vm), []int{1}, nil, a, []int{0}, nil), 0, 1)
+		} else {
+			dw = graph.DotGeneral(transposeRows(a), []int{1}, nil, vm, []int{0}, nil)
+		}
+		return graph.Reshape(dw, c.k, c.k, c.cin, c.cout)
+	},
+		func(o *graph.Node) *graph.Node { return c.convT(v, o) },
+		func(o *graph.Node) *graph.Node { return c.conv(x, o) })
+}
+
+// pixelIndices returns the gather indices [N,Ho,Wo,T,1] of every tap into
+// the flattened unpadded input (row N*H*W is the zero row for taps in the
+// padding): convGatherAutodiff's formulation.
+func (c *patchConv) pixelIndices(g *graph.Graph) *graph.Node {
+	if c.pixelIdx != nil {
+		return c.pixelIdx
+	}
+	taps := c.taps()
+	zeroRow := int32(c.n * c.h * c.w)
+	idx := make([]int32, c.rows()*taps)
+	per := c.ho * c.wo * taps
+	for oy := 0; oy < c.ho; oy++ {
+		for ox := 0; ox < c.wo; ox++ {
+			for i := 0; i < c.k; i++ {
+				for j := 0; j < c.k; j++ {
+					r, col := oy*c.stride-c.pad+i, ox*c.stride-c.pad+j
+					t := (oy*c.wo+ox)*taps + i*c.k + j
+					inside := r >= 0 && r < c.h && col >= 0 && col < c.w
+					c.pixelPad = c.pixelPad || !inside
+					for b := 0; b < c.n; b++ {
+						if inside {
+							idx[b*per+t] = int32(b*c.h*c.w + r*c.w + col)
+						} else {
+							idx[b*per+t] = zeroRow
+						}
+					}
+				}
+			}
+		}
+	}
+	c.pixelIdx = graph.ConstTensor(g, tensors.FromFlatDataAndDimensions(idx, c.n, c.ho, c.wo, taps, 1))
+	return c.pixelIdx
+}
+
+// pixelPatches is P(x) as one Gather of every tap's pixel from the unpadded
+// input with one zero row appended, so that taps in the padding read that
+// row (convGatherAutodiff's formulation).
+func (c *patchConv) pixelPatches(x *graph.Node) *graph.Node {
+	idx := c.pixelIndices(x.Graph())
+	flat := graph.Reshape(x, c.n*c.h*c.w, c.cin)
+	if c.pixelPad {
+		flat = graph.Concatenate([]*graph.Node{flat, graph.Zeros(x.Graph(), shapes.Make(x.DType(), 1, c.cin))}, 0)
+	}
+	return graph.Reshape(graph.Gather(flat, idx), c.rows(), c.taps()*c.cin)
+}
+
+// maxEyeTranspose is the widest matrix transposeRows transposes by a product
+// with the identity; wider ones use Transpose.
+const maxEyeTranspose = 256
+
+// transposeRows returns m [R, C] transposed to [C, R]. For narrow m it is the
+// product I_C m^T, which the backend's GEMM computes in its fast layout
+// (both operands contracted on their last axis): for [65536, 64] float32
+// that took 6 ms where Transpose took 26 ms (its tiles thrash the cache when
+// R is a power of two). For finite values the result is exact: every sum
+// has one non-zero term.
+func transposeRows(m *graph.Node) *graph.Node {
+	cols := m.Shape().Dimensions[1]
+	if cols > maxEyeTranspose {
+		return graph.Transpose(m, 0, 1)
+	}
+	return graph.DotGeneral(eye(m.Graph(), m.DType(), cols), []int{1}, nil, m, []int{1}, nil)
+}
+
+// eye is the n x n identity matrix as a constant.
+func eye(g *graph.Graph, dtype dtypes.DType, n int) *graph.Node {
+	switch dtype {
+	case dtypes.Float32:
+		e := make([]float32, n*n)
+		for i := range n {
+			e[i*n+i] = 1
+		}
+		return graph.ConstTensor(g, tensors.FromFlatDataAndDimensions(e, n, n))
+	case dtypes.Float64:
+		e := make([]float64, n*n)
+		for i := range n {
+			e[i*n+i] = 1
+		}
+		return graph.ConstTensor(g, tensors.FromFlatDataAndDimensions(e, n, n))
+	default:
+		return graph.ConvertDType(eye(g, dtypes.Float32, n), dtype)
+	}
+}
+
+// withGradients returns f(a, b) for f linear in each argument, with its
+// gradients for an output gradient v given by gradA(v) and gradB(v) instead
+// of by differentiating f's graph. gradA and gradB must be built from the
+// original a and b (and from ops that are themselves differentiable), so
+// that the gradients can be differentiated again; f's output must depend on
+// both of its arguments through differentiable ops (what autodiff derives
+// there is discarded, but it has to reach them).
+//
+// GoMLX attaches custom gradients only to single-input identities, so: the
+// output passes through an identity whose gradient records v, and a and b
+// through identities whose gradients ignore what autodiff derived through f
+// (left unused, and so never computed) and return gradA(v) and gradB(v).
+// Reverse-mode autodiff visits the output identity before the input ones,
+// and the input identities feed nothing but f, so within each gradient
+// computation the recorded v is the one of that computation.
+func withGradients(a, b *graph.Node, f func(a, b *graph.Node) *graph.Node, gradA, gradB func(v *graph.Node) *graph.Node) *graph.Node {
+	var v *graph.Node
+	upstream := func() *graph.Node {
+		if v == nil {
+			panic("model: custom convolution gradient requested before its output gradient was seen")
+		}
+		return v
+	}
+	ai := graph.IdentityWithCustomGradient(a, func(_, _ *graph.Node) *graph.Node { return gradA(upstream()) })
+	bi := graph.IdentityWithCustomGradient(b, func(_, _ *graph.Node) *graph.Node { return gradB(upstream()) })
+	return graph.IdentityWithCustomGradient(f(ai, bi), func(_, out *graph.Node) *graph.Node {
+		v = out
+		return out
+	})
 }
