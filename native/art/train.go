@@ -132,7 +132,7 @@ func defaultTrainOptions() TrainOptions {
 	c := train.DefaultConfig(train.Natural)
 	return TrainOptions{
 		Data: "shapes", Model: "WRN-10-1", Method: "natural", Size: 32, Seed: 1,
-		Epochs: 6, Batch: 64, LR: 0.05, LRFactor: 0.1, Warmup: 50,
+		Epochs: 8, Batch: 64, LR: 0.05, LRFactor: 0.1, Warmup: 50,
 		Momentum: c.Momentum, Nesterov: c.Nesterov, WeightDecay: c.WeightDecay,
 		PGDSteps: c.PGDSteps, PGDEps: fraction(c.PGDEps), PGDStep: fraction(c.PGDStep),
 		ARTSteps: c.ARTSteps, ARTEps: fraction(c.ARTEps), ARTStep: fraction(c.ARTStep),
