@@ -210,8 +210,8 @@ type patchConv struct {
 	n, h, w, cin, cout, k, stride, pad, ho, wo int
 
 	// Gather indices, built once per graph and shared by all products.
-	pixelIdx, windows *graph.Node
-	pixelPad          bool // whether pixelIdx uses the appended zero row
+	pixelIdx, windows, rowStarts *graph.Node
+	pixelPad                     bool // whether pixelIdx uses the appended zero row
 }
 
 func newPatchConv(x, kernel *graph.Node, stride, pad int) *patchConv {
@@ -297,12 +297,28 @@ func (c *patchConv) unpatch(da *graph.Node) *graph.Node {
 	zeros := graph.Zeros(g, shapes.Make(da.DType(), c.n*hp*wp, c.cin))
 	upd := graph.StopGradient(graph.Reshape(da, c.n, c.ho, c.wo, c.k, c.k, c.cin))
 	sum := graph.BackendScatterSum(zeros, c.windowStarts(g), upd, 4, []int{4, 5}, nil, []int{0}, false, false)
-	dx := graph.Reshape(sum, c.n, hp, wp, c.cin)
-	if c.pad > 0 {
-		dx = graph.Slice(dx, graph.AxisRange(), graph.AxisRange(c.pad, c.pad+c.h),
-			graph.AxisRange(c.pad, c.pad+c.w), graph.AxisRange())
+	if c.pad == 0 {
+		return graph.Reshape(sum, c.n, c.h, c.w, c.cin)
 	}
-	return dx
+	return c.crop(sum)
+}
+
+// crop returns the interior [N,H,W,C] of the flattened padded image
+// [N*(H+2p)*(W+2p), C], one image row per GatherSlices copy (Slice copies
+// element by element).
+func (c *patchConv) crop(padded *graph.Node) *graph.Node {
+	g := padded.Graph()
+	if c.rowStarts == nil {
+		hp, wp := c.h+2*c.pad, c.w+2*c.pad
+		idx := make([]int32, c.n*c.h)
+		for b := 0; b < c.n; b++ {
+			for r := 0; r < c.h; r++ {
+				idx[b*c.h+r] = int32(b*hp*wp + (r+c.pad)*wp + c.pad)
+			}
+		}
+		c.rowStarts = graph.ConstTensor(g, tensors.FromFlatDataAndDimensions(idx, c.n, c.h, 1))
+	}
+	return graph.GatherSlices(padded, []int{0}, c.rowStarts, []int{c.w}, false)
 }
 
 // conv is the forward convolution of x [N,H,W,Cin] by w [k,k,Cin,Cout].
