@@ -142,7 +142,12 @@ type EvalOptions struct {
 
 	// N is the number of random test images, correctly classified by every
 	// checkpoint, of the attributional-robustness evaluation (0 skips it).
-	N           int      `json:"n"`
+	N int `json:"n"`
+	// CenterN and TargetedN are the numbers of those images (the first ones
+	// of the same random list) attacked by the mass-centre attack and the
+	// targeted manipulation (0 skips them).
+	CenterN     int      `json:"center_n"`
+	TargetedN   int      `json:"targeted_n"`
 	Attribution string   `json:"attribution"`
 	IGSteps     int      `json:"ig_steps"`
 	IGRule      string   `json:"ig_rule"`
@@ -189,7 +194,7 @@ func defaultEvalOptions() EvalOptions {
 	return EvalOptions{Data: "shapes", AccN: 1000, PGDN: 500, PGDSteps: 40, PGDEps: 8.0 / 255, PGDStep: 2.0 / 255, PGDNorm: "linf",
 		SPSAIters: 100, SPSASamples: 128, SpatialRotations: 31, SpatialTranslations: 5, SensSamples: 10, SensRadius: 0.02,
 		Sweep: fracList{2.0 / 255, 4.0 / 255, 16.0 / 255}, SweepN: 100,
-		N: 100, Attribution: "ig", IGSteps: 100, IGRule: attribution.RiemannRight.String(), SHAPSamples: 20, SHAPSigma: 0,
+		N: 1000, Attribution: "ig", IGSteps: 100, IGRule: attribution.RiemannRight.String(), SHAPSamples: 20, SHAPSigma: 0,
 		Eps: fraction(a.Eps), Step: fraction(a.Step), Steps: a.Steps, K: a.K, Restarts: a.Restarts, Beta: a.Beta,
 		Keep: a.Keep.String(), RandomDraws: 1, AttackBatch: 10, Seed: 1}
 }
@@ -315,6 +320,8 @@ type ModelReport struct {
 	Transfer          []TransferPoint    `json:"transfer,omitempty"`
 	Spatial           *SpatialReport     `json:"spatial,omitempty"`
 	Sensitivity       *SensitivityReport `json:"explanation_sensitivity,omitempty"`
+	Center            *CenterReport      `json:"mass_center,omitempty"`
+	Targeted          *TargetedReport    `json:"targeted,omitempty"`
 }
 
 type stringList []string
@@ -348,7 +355,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&o.SensRadius, "sens-radius", o.SensRadius, "L-inf radius of the -sens-n perturbations")
 	fs.Var(&o.Sweep, "pgd-sweep", "extra PGD radii for the accuracy-vs-eps plot, comma-separated (empty: none)")
 	fs.IntVar(&o.SweepN, "pgd-sweep-n", o.SweepN, "test images per radius of -pgd-sweep")
-	fs.IntVar(&o.N, "n", o.N, "random test images, correctly classified by every checkpoint, for the attribution attack (0: skip it)")
+	fs.IntVar(&o.N, "n", o.N, "random test images, correctly classified by every checkpoint, for the IFIA attribution attack (0: skip it;\nslow at the default: about n * (steps+1) * ig-steps gradient passes per checkpoint, hours on a 2-core CPU,\nso try -n 20 -ig-steps 10 -steps 10 for a quick run)")
+	fs.IntVar(&o.CenterN, "center-n", o.CenterN, "the first of the attributional images attacked by the mass-centre attack\n(Ghorbani et al.), with the random-sign baseline; IFIA's -eps, -step, -steps, -restarts, -beta (0: skip)")
+	fs.IntVar(&o.TargetedN, "targeted-n", o.TargetedN, "the first of the attributional images attacked by the targeted manipulation\n(Dombrowski et al.) towards the map of the next such image of another class; IFIA's settings (0: skip)")
 	fs.StringVar(&o.Attribution, "attribution", o.Attribution, "attribution method attacked: ig, grad or gradshap")
 	fs.IntVar(&o.IGSteps, "ig-steps", o.IGSteps, "Integrated Gradients steps")
 	fs.StringVar(&o.IGRule, "ig-rule", o.IGRule, "Integrated Gradients Riemann rule: right, left, middle or trapezoid")
@@ -368,7 +377,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.Report, "report", o.Report, "write report.json, report.md, robustbench.json and plots into this directory")
 	fs.BoolVar(&o.NoProgress, "no-progress", o.NoProgress, "no progress bars")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: art eval -ckpt A [-ckpt B ...] [flags]\n\nMeasures clean and PGD accuracy, input-gradient alignment, and attributional robustness\n(IFIA top-k attack and random-sign baseline: top-k intersection, Kendall, Spearman).\nQuick run: -n 20 -ig-steps 10 -steps 10 -pgd-n 100 -pgd-steps 10 -pgd-sweep ''\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: art eval -ckpt A [-ckpt B ...] [flags]\n\nMeasures clean and PGD accuracy, input-gradient alignment, and attributional robustness\n(IFIA top-k attack and random-sign baseline: top-k intersection, Kendall, Spearman; optionally\nthe mass-centre and targeted attacks). The default -n 1000 with 100 IG steps takes hours on a\n2-core CPU. Quick run: -n 20 -ig-steps 10 -steps 10 -pgd-n 100 -pgd-steps 10 -pgd-sweep ''\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -455,7 +464,7 @@ func Evaluate(o EvalOptions, stdout, stderr io.Writer) ([]ModelReport, error) {
 		return nil, errors.New("no -ckpt given")
 	}
 	if o.PGDEps < 0 || o.PGDStep < 0 || o.PGDSteps < 0 || o.N < 0 || o.AccN < 0 || o.PGDN < 0 || o.SweepN < 0 ||
-		o.Corruptions < 0 || o.SPSAN < 0 || o.SpatialN < 0 || o.SensN < 0 {
+		o.CenterN < 0 || o.TargetedN < 0 || o.Corruptions < 0 || o.SPSAN < 0 || o.SpatialN < 0 || o.SensN < 0 {
 		return nil, errors.New("PGD eps, step and steps and the image counts must not be negative")
 	}
 	norm, err := attack.ParseNorm(o.PGDNorm)
@@ -490,8 +499,19 @@ func Evaluate(o EvalOptions, stdout, stderr io.Writer) ([]ModelReport, error) {
 		ifia attack.IFIA
 		rs   attack.RandomSign
 	)
-	if o.N > 0 || o.SensN > 0 {
+	pool := max(o.N, o.CenterN, o.TargetedN)
+	if pool > 0 || o.SensN > 0 {
 		if m, err = o.attributionMethod(); err != nil {
+			return nil, err
+		}
+	}
+	if o.CenterN > 0 {
+		if _, _, err := o.centerAttack(); err != nil {
+			return nil, err
+		}
+	}
+	if o.TargetedN > 0 {
+		if _, err := o.manipulation(); err != nil {
 			return nil, err
 		}
 	}
@@ -535,12 +555,15 @@ func Evaluate(o EvalOptions, stdout, stderr io.Writer) ([]ModelReport, error) {
 		}
 		nets = append(nets, loaded{path, net, ck.Meta})
 	}
-	var attrIdx []int
-	if o.N > 0 {
-		if attrIdx, err = commonCorrect(nets, test, o.N, o.Seed); err != nil {
+	// The attributional images: IFIA attacks the first N, the mass-centre
+	// and targeted attacks the first CenterN and TargetedN.
+	var poolIdx, attrIdx []int
+	if pool > 0 {
+		if poolIdx, err = commonCorrect(nets, test, pool, o.Seed); err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(stdout, "attribution attack on %d random test images classified correctly by every checkpoint\n", len(attrIdx))
+		attrIdx = poolIdx[:min(o.N, len(poolIdx))]
+		fmt.Fprintf(stdout, "attribution attacks on %d random test images classified correctly by every checkpoint\n", len(poolIdx))
 	}
 	pgd := attack.PGD{Norm: norm, Eps: float64(o.PGDEps), Step: float64(o.PGDStep), Steps: o.PGDSteps, RandomStart: true}
 	var corr []*CorruptionReport
@@ -634,6 +657,9 @@ func Evaluate(o EvalOptions, stdout, stderr io.Writer) ([]ModelReport, error) {
 			fmt.Fprintf(stdout, "  random sign: top-%d intersection %.4f, Kendall %.4f, Spearman %.4f\n", ar.K,
 				float64(ar.Random.TopK.Mean), float64(ar.Random.Kendall.Mean), float64(ar.Random.Spearman.Mean))
 			r.Attr = ar
+		}
+		if err := o.attributionSections(&r, l, test, m, poolIdx, stdout, stderr); err != nil {
+			return nil, err
 		}
 		out = append(out, r)
 	}

@@ -136,6 +136,8 @@ func TestEvalFlagsRejectBadSettings(t *testing.T) {
 		{"-ckpt", ck, "-pgd-norm", "l3"},
 		{"-ckpt", ck, "-n", "0", "-pgd-norm", "l2", "-spsa-n", "2"},
 		{"-ckpt", ck, "-n", "0", "-sens-n", "2", "-sens-radius", "0"},
+		{"-ckpt", ck, "-n", "0", "-center-n", "-1"},
+		{"-ckpt", ck, "-n", "0", "-targeted-n", "2", "-restarts", "0"},
 	} {
 		if err := runEval(args, io.Discard, io.Discard); err == nil {
 			t.Errorf("%v: no error", args)

@@ -7,8 +7,10 @@ import (
 
 // robustMarkdown appends the tables of the optional sections: common
 // corruptions (the paper's Table 3), SPSA next to PGD, the transfer matrix
-// (Table 6), the spatial attack and the sensitivity of the maps.
+// (Table 6), the spatial attack and the sensitivity of the maps, after the
+// mass-centre and targeted attribution attacks.
 func robustMarkdown(md *strings.Builder, o EvalOptions, reports []ModelReport) {
+	attributionMarkdown(md, o, reports)
 	if c := reports[0].Corruptions; c != nil {
 		fmt.Fprintf(md, "\nAccuracy (percent) under common corruptions, %d test images, mean over severities 1-5 per type:\n\n| corruption |", c.N)
 		for _, r := range reports {
