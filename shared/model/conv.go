@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 
 	"github.com/gomlx/compute"
@@ -427,14 +428,15 @@ func (c *patchConv) pixelPatches(x *graph.Node) *graph.Node {
 const maxEyeTranspose = 256
 
 // transposeRows returns m [R, C] transposed to [C, R]. For narrow m it is the
-// product I_C m^T, which the backend's GEMM computes in its fast layout
+// product I_C m^T, which the backend's SIMD GEMM computes in its fast layout
 // (both operands contracted on their last axis): for [65536, 64] float32
 // that took 6 ms where Transpose took 26 ms (its tiles thrash the cache when
 // R is a power of two). For finite values the result is exact: every sum
-// has one non-zero term.
+// has one non-zero term. Go's WebAssembly has no SIMD, and there the product
+// cost more than Transpose did.
 func transposeRows(m *graph.Node) *graph.Node {
 	cols := m.Shape().Dimensions[1]
-	if cols > maxEyeTranspose {
+	if cols > maxEyeTranspose || runtime.GOARCH == "wasm" {
 		return graph.Transpose(m, 0, 1)
 	}
 	return graph.DotGeneral(eye(m.Graph(), m.DType(), cols), []int{1}, nil, m, []int{1}, nil)
