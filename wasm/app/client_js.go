@@ -4,9 +4,9 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"sync"
 
+	"github.com/artrobust/art/wasm/jsutil"
 	"github.com/artrobust/art/wasm/protocol"
 	"syscall/js"
 
@@ -136,35 +136,9 @@ func (c *client) stop(id int) {
 
 // readFile reads a File object of a file input (from a goroutine).
 func readFile(f vjs.Value) ([]byte, error) {
-	buf, err := await(js.Value(f).Call("arrayBuffer"))
+	buf, err := jsutil.Await(js.Value(f).Call("arrayBuffer"))
 	if err != nil {
 		return nil, err
 	}
-	u8 := js.Global().Get("Uint8Array").New(buf)
-	b := make([]byte, u8.Length())
-	js.CopyBytesToGo(b, u8)
-	return b, nil
-}
-
-// await waits for a promise from a goroutine (never from a callback).
-func await(p js.Value) (js.Value, error) {
-	type result struct {
-		v   js.Value
-		err error
-	}
-	ch := make(chan result, 1)
-	var then, catch js.Func
-	then = js.FuncOf(func(this js.Value, args []js.Value) any {
-		ch <- result{v: args[0]}
-		return nil
-	})
-	catch = js.FuncOf(func(this js.Value, args []js.Value) any {
-		ch <- result{err: fmt.Errorf("%s", args[0].Call("toString").String())}
-		return nil
-	})
-	p.Call("then", then, catch)
-	r := <-ch
-	then.Release()
-	catch.Release()
-	return r.v, r.err
+	return jsutil.Bytes(buf), nil
 }

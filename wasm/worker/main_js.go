@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/artrobust/art/wasm/engine"
+	"github.com/artrobust/art/wasm/jsutil"
 	"github.com/artrobust/art/wasm/protocol"
 	"github.com/gomlx/compute"
 	_ "github.com/gomlx/compute-onnx" // ONNX Runtime Web, the fast engine
@@ -219,7 +220,7 @@ func (w *worker) setBackend(name string) error {
 	case "go":
 		config = "go"
 	case "onnx":
-		if _, err := await(js.Global().Call("artLoadORT")); err != nil {
+		if _, err := jsutil.Await(js.Global().Call("artLoadORT")); err != nil {
 			return fmt.Errorf("loading onnxruntime-web: %w", err)
 		}
 		config = "onnx:wasm"
@@ -270,42 +271,16 @@ func checkpointNames() ([]string, error) {
 
 // fetchBytes fetches a URL relative to the worker's script.
 func fetchBytes(url string) ([]byte, error) {
-	resp, err := await(js.Global().Call("fetch", url))
+	resp, err := jsutil.Await(js.Global().Call("fetch", url))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", url, err)
 	}
 	if !resp.Get("ok").Bool() {
 		return nil, fmt.Errorf("%s: HTTP %d", url, resp.Get("status").Int())
 	}
-	buf, err := await(resp.Call("arrayBuffer"))
+	buf, err := jsutil.Await(resp.Call("arrayBuffer"))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", url, err)
 	}
-	u8 := js.Global().Get("Uint8Array").New(buf)
-	b := make([]byte, u8.Length())
-	js.CopyBytesToGo(b, u8)
-	return b, nil
-}
-
-// await waits for a promise from a goroutine (never from a callback).
-func await(p js.Value) (js.Value, error) {
-	type result struct {
-		v   js.Value
-		err error
-	}
-	ch := make(chan result, 1)
-	var then, catch js.Func
-	then = js.FuncOf(func(this js.Value, args []js.Value) any {
-		ch <- result{v: args[0]}
-		return nil
-	})
-	catch = js.FuncOf(func(this js.Value, args []js.Value) any {
-		ch <- result{err: errors.New(args[0].Call("toString").String())}
-		return nil
-	})
-	p.Call("then", then, catch)
-	r := <-ch
-	then.Release()
-	catch.Release()
-	return r.v, r.err
+	return jsutil.Bytes(buf), nil
 }
