@@ -8,6 +8,8 @@
 #   ./build.sh wasm       build the shared packages for GOOS=js GOARCH=wasm
 #   ./build.sh bench      run the Go benchmarks
 #   ./build.sh web [DIR]  build the in-browser demonstrator into DIR (default dist/)
+#   ./build.sh weights    reproduce the shipped checkpoints in weights/ (train, evaluate, ship)
+#   ./build.sh weights-train  only the training stage of ./build.sh weights
 #
 # Go 1.27 is required by GoMLX v0.28.16; GOTOOLCHAIN=auto lets a machine with an
 # older go fetch it from the module proxy. Native code is built with
@@ -74,7 +76,7 @@ build_web() {
   wasm go build -trimpath -ldflags="-s -w" -o "$out/app.wasm" ./wasm/app
   wasm go build -trimpath -ldflags="-s -w" -o "$out/engine.wasm" ./wasm/worker
   cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" "$out/"
-  cp web/index.html web/loader.js web/worker.js web/style.css "$out/"
+  cp web/demo.html web/loader.js web/worker.js web/style.css "$out/"
   go run ./wasm/cmd/vugurender > "$out/vugu-render.js"
   web_ort "$out" || echo "note: no onnxruntime-web (npm unavailable?): the page will compute with the Go backend only" >&2
   local names=() f
@@ -96,9 +98,41 @@ build_web() {
   local files version
   files=$(cd "$out" && find . -type f ! -name '*.wasm' ! -name sw.js | sed 's|^\./||' | sort)
   version=$(cd "$out" && echo "$files" | xargs sha256sum | sha256sum | cut -c1-16)
-  files=$( (echo "./"; echo "$files") | sed 's|.*|"&"|' | paste -sd, -)
+  # "./" (the folder's own URL) is the landing page, when there is one.
+  if [ -f "$out/index.html" ]; then files=$(printf './\n%s' "$files"); fi
+  files=$(echo "$files" | sed 's|.*|"&"|' | paste -sd, -)
   sed -e "s|@VERSION@|$version|" -e "s|@FILES@|$files|" web/sw.js > "$out/sw.js"
   ls -l "$out"/*.wasm "$out"/*.wasm.gz "$out"/ort/*.wasm* 2>/dev/null || true
+}
+
+# The shipped checkpoints' recipe. Every run is deterministic by its seed, so
+# rerunning it reproduces weights/ (see weights/README.md). A stage whose
+# .done marker exists in runs/weights/ is skipped, so an interrupted recipe
+# continues where it stopped; remove runs/weights/ to start over. ART_BIN
+# names an art binary to use instead of building bin/art.
+WEIGHTS_RUNS=runs/weights
+weights_art() {
+  if [ -n "${ART_BIN:-}" ]; then echo "$ART_BIN"; else build_art >&2; echo bin/art; fi
+}
+weights_stage() { # name, then art train flags
+  local name="$1" art="$2"; shift 2
+  local out="$WEIGHTS_RUNS/$name"
+  if [ -e "$out/.done" ]; then echo "== $name: done before ($out)"; return; fi
+  echo "== $name ($(date -u +%H:%M:%S) UTC)"
+  rm -rf "$out"
+  local t0=$SECONDS
+  "$art" train -out "$out" -model WRN-10-1 -data shapes -train-n 10000 -test-n 1000 \
+    -eval-n 500 -eval-pgd-n 100 -seed 1 -no-progress "$@"
+  echo "$((SECONDS - t0))" > "$out/.done"
+}
+weights_train() {
+  local art
+  art=$(weights_art)
+  weights_stage natural "$art" -method natural -epochs 8
+  weights_stage art "$art" -method art -init "$WEIGHTS_RUNS/natural/model.ckpt" \
+    -epochs 3 -lr 0.01 -warmup 0 -lr-epochs 2 -lambda 0.5
+  weights_stage pgd "$art" -method pgd -init "$WEIGHTS_RUNS/natural/model.ckpt" \
+    -epochs 2 -lr 0.01 -warmup 0 -lr-epochs 1
 }
 
 run_tests() {
@@ -127,5 +161,6 @@ case "${1:-demo}" in
   bench) native go test -run '^$' -bench "${2:-.}" -benchtime "${3:-3x}" ./... ;;
   demo) demo ;;
   web) build_web "${2:-dist}" ;;
+  weights-train) weights_train ;;
   *) echo "usage: $0 [demo|test|art|wasm|bench|web [DIR]]" >&2; exit 2 ;;
 esac

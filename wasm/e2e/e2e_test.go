@@ -328,7 +328,7 @@ func TestDemonstratorInChromium(t *testing.T) {
 
 	t.Run("untrained models on the Go backend", func(t *testing.T) {
 		p.t = t
-		p.open(base + "/bare/?engine=go")
+		p.open(base + "/bare/demo.html?engine=go")
 		if w := p.text("#untrained"); !strings.Contains(w, "untrained") {
 			t.Errorf("no untrained warning without checkpoints; got %q", w)
 		}
@@ -351,7 +351,7 @@ func TestDemonstratorInChromium(t *testing.T) {
 
 	t.Run("flow", func(t *testing.T) {
 		p.t = t
-		t.Logf("time to interactive: %.0f ms", p.open(base+"/"))
+		t.Logf("time to interactive: %.0f ms", p.open(base+"/demo.html"))
 
 		if e := p.text("#engine"); !strings.Contains(e, "GoMLX") {
 			t.Errorf("engine line %q does not name the engine", e)
@@ -520,7 +520,7 @@ func TestMeasureDemonstratorInChromium(t *testing.T) {
 			ctx, cancel := chromedp.NewContext(first.ctx, chromedp.WithNewBrowserContext())
 			defer cancel()
 			p := &page{t: t, ctx: ctx, out: first.out}
-			url := base + "/bare/?engine=" + engine
+			url := base + "/bare/demo.html?engine=" + engine
 			tti := p.open(url)
 			t.Logf("time to interactive, first visit: %.0f ms", tti)
 			p.wait("the offline cache", `navigator.serviceWorker && navigator.serviceWorker.controller !== null`, 30*time.Second)
