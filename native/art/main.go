@@ -11,6 +11,7 @@
 //	art eval  [flags]   evaluate checkpoints (attributional and adversarial robustness)
 //	art explain, art attack  one image: attribution map, or an attack on it
 //	art bench [flags]   the PyTorch peer's workloads
+//	art publish [flags] write a checkpoint for shipping (weights only, float16, eval numbers)
 //	art serve [flags]   serve the static showcase site locally
 //	art explain [flags] attribution map of one image
 //	art attack [flags]  attack one image's attribution map or prediction
@@ -42,6 +43,7 @@ func commands() []command {
 		{"explain", "predict one image and write its attribution map (PNG overlay and .npy)", runExplain},
 		{"attack", "attack one image's attribution map (IFIA, mass-centre, targeted) or its prediction (PGD)", runAttack},
 		{"bench", "measure the workloads of the PyTorch peer benchmark (images/s, GFLOP/s)", runBench},
+		{"publish", "write a checkpoint for shipping: weights only, float16, evaluation numbers in its metadata", runPublish},
 		{"serve", "serve the in-browser demonstrator's static site (./build.sh web) on 127.0.0.1", runServe},
 	}
 }
