@@ -1,7 +1,8 @@
 // Package model defines the classifiers of the project: the pre-activation
 // WideResNet family WRN-d-k (Zagoruyko & Komodakis, BMVC 2016) used by the
-// ART paper, as plain GoMLX graph functions of a variable scope and an input
-// node.
+// ART paper, and torchvision's ResNets and ADL's VGG16-GAP (family.go) for
+// the paper's CUB-200 experiments, as plain GoMLX graph functions of a
+// variable scope and an input node.
 //
 // Every forward pass chooses its activation (ReLU, or softplus with a large
 // beta for passes differentiated through an input gradient, since ReLU has no
@@ -22,9 +23,14 @@ import (
 	gmodel "github.com/gomlx/gomlx/ml/model"
 )
 
-// Config describes a WideResNet WRN-Depth-Width and its input.
+// Config describes a network and its input: by default a WideResNet
+// WRN-Depth-Width; Family selects the other families (family.go).
 type Config struct {
-	Depth, Width int // WRN-d-k: d = 6n+4 layers, widths 16k, 32k, 64k.
+	// Family is the network family; the zero value is WRN.
+	Family Family
+	// Depth and Width: WRN-d-k has d = 6n+4 layers and widths 16k, 32k,
+	// 64k; ResNet-d and VGGd-GAP use Depth only.
+	Depth, Width int
 	NumClasses   int
 	// InputSize is the image height and width; Channels the input channels.
 	InputSize, Channels int
@@ -39,9 +45,12 @@ var archRE = regexp.MustCompile(`^(?i)wrn-(\d+)-(\d+)$`)
 // (mean 0.5, std 0.25 per channel) that callers may replace with dataset
 // statistics.
 func ParseArch(name string, numClasses, inputSize, channels int) (Config, error) {
+	if c, ok, err := parseFamilyArch(name, numClasses, inputSize, channels); ok {
+		return c, err
+	}
 	m := archRE.FindStringSubmatch(name)
 	if m == nil {
-		return Config{}, fmt.Errorf("unknown architecture %q (want WRN-d-k, e.g. WRN-10-1, WRN-16-4, WRN-28-10)", name)
+		return Config{}, fmt.Errorf("unknown architecture %q (want WRN-d-k, e.g. WRN-10-1, WRN-16-4, WRN-28-10; ResNet-18, -26, -34, -50, -101, -152; or VGG16-GAP)", name)
 	}
 	d, _ := strconv.Atoi(m[1])
 	k, _ := strconv.Atoi(m[2])
@@ -53,15 +62,26 @@ func ParseArch(name string, numClasses, inputSize, channels int) (Config, error)
 	return c, c.Validate()
 }
 
-// Name is the architecture's name, e.g. "WRN-10-1".
-func (c Config) Name() string { return fmt.Sprintf("WRN-%d-%d", c.Depth, c.Width) }
+// Name is the architecture's name, e.g. "WRN-10-1", "ResNet-50" or
+// "VGG16-GAP".
+func (c Config) Name() string {
+	if c.Family != FamilyWRN {
+		return c.familyName()
+	}
+	return fmt.Sprintf("WRN-%d-%d", c.Depth, c.Width)
+}
 
 // Validate checks that the configuration describes a buildable network.
 func (c Config) Validate() error {
+	if c.Family != FamilyWRN {
+		if err := c.validateFamily(); err != nil {
+			return err
+		}
+	}
 	switch {
-	case c.Depth < 10 || (c.Depth-4)%6 != 0:
+	case c.Family == FamilyWRN && (c.Depth < 10 || (c.Depth-4)%6 != 0):
 		return fmt.Errorf("%s: depth must be 6n+4 with n >= 1 (10, 16, 22, 28, 40, ...)", c.Name())
-	case c.Width < 1:
+	case c.Family == FamilyWRN && c.Width < 1:
 		return fmt.Errorf("%s: width must be >= 1", c.Name())
 	case c.NumClasses < 2:
 		return fmt.Errorf("%s: need at least 2 classes, got %d", c.Name(), c.NumClasses)
@@ -136,6 +156,9 @@ func (c Config) blocks() []block {
 // Variables lists every variable of the model, in a fixed order: the
 // checkpoint layout and initialisation both follow it.
 func (c Config) Variables() []VarSpec {
+	if c.Family != FamilyWRN {
+		return c.familyVariables()
+	}
 	var vs []VarSpec
 	conv := func(path string, k, cin, cout int) {
 		vs = append(vs, VarSpec{path + "/weights", []int{k, k, cin, cout}, KindConv})
@@ -313,6 +336,9 @@ func (c Config) Forward(scope *gmodel.Scope, x *graph.Node, p Pass) (features, l
 	scale, shift := c.normalisation(dims)
 	h := graph.Sub(graph.Mul(x, graph.ConvertDType(graph.Const(g, scale), x.DType())),
 		graph.ConvertDType(graph.Const(g, shift), x.DType()))
+	if c.Family != FamilyWRN {
+		return c.forwardFamily(scope, h, p)
+	}
 
 	v := func(path string) *graph.Node {
 		variable := scope.Store().GetVariable(path)
