@@ -34,9 +34,13 @@ const (
 	// ConvNative uses GoMLX's Convolve (ConvGeneral). Fastest on XLA; on the
 	// pure-Go backend it ran at about 1 GFLOP/s here.
 	ConvNative
+	// ConvSubsample computes a strided convolution as a stride-1 Convolve
+	// followed by subsampling (stride-1 ones are ConvNative): what ONNX
+	// Runtime can differentiate (see convSubsample).
+	ConvSubsample
 )
 
-var convImplNames = []string{"auto", "gather", "slices", "native"}
+var convImplNames = []string{"auto", "gather", "slices", "native", "subsample"}
 
 // String returns the flag name of the formulation.
 func (c ConvImpl) String() string {
@@ -46,7 +50,7 @@ func (c ConvImpl) String() string {
 	return convImplNames[c]
 }
 
-// ParseConvImpl parses a flag value: auto, gather, slices or native.
+// ParseConvImpl parses a flag value: auto, gather, slices, native or subsample.
 func ParseConvImpl(s string) (ConvImpl, error) {
 	for i, n := range convImplNames {
 		if strings.EqualFold(s, n) {
@@ -59,8 +63,9 @@ func ParseConvImpl(s string) (ConvImpl, error) {
 // ResolveConv returns the formulation ConvAuto stands for on the given
 // backend, for a kernel of size k and the given stride:
 //   - "go" (GoMLX's pure-Go backend): ConvGather;
-//   - "onnx": ConvNative for stride-1 kernels, ConvGather otherwise (the
-//     gradient of a strided Convolve cannot run on ONNX Runtime);
+//   - "onnx": ConvNative for stride-1 kernels, ConvSubsample otherwise
+//     (ONNX Runtime runs neither the gradient of a strided Convolve nor
+//     ConvGather's multi-row gathers);
 //   - anything else (XLA): ConvNative.
 //
 // Unpadded 1x1 convolutions are a strided slice and a matrix product on
@@ -84,7 +89,7 @@ func ResolveConv(impl ConvImpl, backend compute.Backend, k, stride int) ConvImpl
 		if stride == 1 {
 			return ConvNative
 		}
-		return ConvGather
+		return ConvSubsample
 	default:
 		return ConvNative
 	}
@@ -108,12 +113,17 @@ func Conv2D(x, kernel *graph.Node, stride, pad int, impl ConvImpl) *graph.Node {
 	k := kd[0]
 	resolved := ResolveConv(impl, x.Graph().Backend(), k, stride)
 	if k == 1 && pad == 0 {
-		if resolved == ConvGather {
+		switch resolved {
+		case ConvGather:
 			return newPatchConv(x, kernel, stride, pad).conv(x, kernel)
+		case ConvSubsample:
+			return convSubsample(x, kernel, stride, pad)
 		}
 		return conv1x1(x, kernel, stride)
 	}
 	switch resolved {
+	case ConvSubsample:
+		return convSubsample(x, kernel, stride, pad)
 	case ConvGather:
 		return newPatchConv(x, kernel, stride, pad).conv(x, kernel)
 	case ConvSlices:

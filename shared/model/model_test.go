@@ -227,13 +227,15 @@ func TestSoftplusApproachesReLU(t *testing.T) {
 	}
 }
 
-// TestConvFormulationsAgree checks that the gather, slices and native
-// formulations compute the same values, input gradients and second-order
-// kernel gradients.
+// TestConvFormulationsAgree checks that the gather, slices, native and
+// subsample formulations compute the same values, input gradients and
+// second-order kernel gradients, also where the stride does not divide the
+// size (subsample pads or crops to whole blocks).
 func TestConvFormulationsAgree(t *testing.T) {
 	b := testBackend(t)
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, tc := range []struct{ h, k, stride, pad int }{{9, 3, 1, 1}, {9, 3, 2, 1}, {8, 3, 2, 1}, {8, 1, 2, 0}, {7, 1, 1, 0}} {
+	for _, tc := range []struct{ h, k, stride, pad int }{{9, 3, 1, 1}, {9, 3, 2, 1}, {8, 3, 2, 1}, {8, 1, 2, 0}, {7, 1, 1, 0},
+		{9, 1, 2, 0}, {8, 3, 1, 1}, {10, 3, 3, 1}, {11, 5, 2, 2}, {9, 3, 2, 0}} {
 		x := make([]float64, 2*tc.h*tc.h*3)
 		for i := range x {
 			x[i] = rng.NormFloat64()
@@ -243,7 +245,7 @@ func TestConvFormulationsAgree(t *testing.T) {
 			w[i] = rng.NormFloat64()
 		}
 		var ref []float64
-		for _, impl := range []ConvImpl{ConvNative, ConvGather, ConvSlices} {
+		for _, impl := range []ConvImpl{ConvNative, ConvGather, ConvSlices, ConvSubsample} {
 			e := graph.MustNewExec(b, func(x, w *graph.Node) []*graph.Node {
 				y := Conv2D(x, w, tc.stride, tc.pad, impl)
 				// A second-order quantity: d/dw |dy.sum()/dx|^2 ... via sum(y^2).

@@ -71,7 +71,14 @@ func AttributionLoss(net *model.Net, x, labels, mask *graph.Node, p model.Pass, 
 	if mask != nil {
 		gn = graph.Mul(gn, mask)
 	}
-	return graph.Softplus(graph.Sub(dPos, dist(u, gn)))
+	return softplus(graph.Sub(dPos, dist(u, gn)))
+}
+
+// softplus is log(1 + e^x) computed as max(x, 0) + log1p(e^-|x|), stable
+// for every finite x. (GoMLX's Softplus masks with IsFinite, which ONNX
+// Runtime does not implement.)
+func softplus(x *graph.Node) *graph.Node {
+	return graph.Add(graph.MaxScalar(x, 0), graph.Log1p(graph.Exp(graph.Neg(graph.Abs(x)))))
 }
 
 // HardestNegative returns, per row, the highest-scoring class other than the
