@@ -10,8 +10,10 @@
 //	art train [flags]   train one model
 //	art eval  [flags]   evaluate checkpoints (attributional and adversarial robustness)
 //	art explain, art attack  one image: attribution map, or an attack on it
+//	art localize [flags] weakly supervised localization and segmentation from attribution maps
 //	art bench [flags]   the PyTorch peer's workloads
 //	art publish [flags] write a checkpoint for shipping (weights only, float16, eval numbers)
+//	art site [flags]    write the showcase site's pages beside the demonstrator
 //	art serve [flags]   serve the static showcase site locally
 //	art explain [flags] attribution map of one image
 //	art attack [flags]  attack one image's attribution map or prediction
@@ -26,6 +28,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"strings"
 
 	_ "github.com/gomlx/compute/gobackend"
 )
@@ -42,8 +45,10 @@ func commands() []command {
 		{"eval", "evaluate checkpoints: accuracy, PGD accuracy, gradient alignment, attributional robustness", runEval},
 		{"explain", "predict one image and write its attribution map (PNG overlay and .npy)", runExplain},
 		{"attack", "attack one image's attribution map (IFIA, mass-centre, targeted) or its prediction (PGD)", runAttack},
+		{"localize", "boxes and masks from attribution maps: GT-known/Top-1 Loc, Top-1 Seg (the paper's Table 2)", runLocalize},
 		{"bench", "measure the workloads of the PyTorch peer benchmark (images/s, GFLOP/s)", runBench},
 		{"publish", "write a checkpoint for shipping: weights only, float16, evaluation numbers in its metadata", runPublish},
+		{"site", "write the showcase site's pages (landing, results, models, docs) beside the demonstrator", runSite},
 		{"serve", "serve the in-browser demonstrator's static site (./build.sh web) on 127.0.0.1", runServe},
 	}
 }
@@ -52,7 +57,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "art: attributional robustness training and evaluation")
 	fmt.Fprintln(w, "\nUsage: art COMMAND [flags]\n\nCommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-7s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'art COMMAND -help' for a command's flags.")
 	fmt.Fprintln(w, "The compute backend is GoMLX's pure-Go backend unless GOMLX_BACKEND selects another.")
@@ -69,18 +74,35 @@ func run(args []string, stdout, stderr io.Writer) (err error) {
 		if c.name != args[0] {
 			continue
 		}
-		defer func() {
-			if r := recover(); r != nil {
-				if os.Getenv("ART_DEBUG") != "" {
-					fmt.Fprintf(stderr, "%s\n", debug.Stack())
-				}
-				err = fmt.Errorf("%s: internal error: %v", c.name, r)
-			}
-		}()
-		return c.run(args[1:], stdout, stderr)
+		return guard(c.name, stderr, func() error { return c.run(args[1:], stdout, stderr) })
 	}
 	usage(stderr)
 	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// guard runs a command and turns a panic into a one-line error naming the
+// command; with ART_DEBUG set, the panic's stack goes to stderr first.
+func guard(name string, stderr io.Writer, f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if os.Getenv("ART_DEBUG") != "" {
+				fmt.Fprintf(stderr, "%v\n%s\n", r, debug.Stack())
+			}
+			err = fmt.Errorf("%s: internal error: %s (set ART_DEBUG=1 for the stack)", name, oneLine(fmt.Sprint(r)))
+		}
+	}()
+	return f()
+}
+
+// oneLine joins the non-blank lines of s with " | ".
+func oneLine(s string) string {
+	var lines []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, " | ")
 }
 
 func main() {
