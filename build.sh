@@ -5,9 +5,11 @@
 #                         dataset and evaluate them (same as ./build.sh demo)
 #   ./build.sh test       every check CI runs: gofmt, go vet, all tests, the WASM build
 #   ./build.sh art        build the native command into bin/art
+#   ./build.sh ort        fetch ONNX Runtime (npm onnxruntime-node) for bin/art
 #   ./build.sh wasm       build the shared packages for GOOS=js GOARCH=wasm
 #   ./build.sh bench      run the Go benchmarks
-#   ./build.sh web [DIR]  build the in-browser demonstrator into DIR (default dist/)
+#   ./build.sh site [DIR] build the static site into DIR (default dist/): the in-browser
+#                         demonstrator, landing, results, model and docs pages (alias: web)
 #   ./build.sh weights    reproduce the shipped checkpoints in weights/ (train, evaluate, ship)
 #   ./build.sh weights-train  only the training stage of ./build.sh weights
 #
@@ -50,6 +52,34 @@ web_ort() {
   gzip -9 -n -k "$out/ort/ort-wasm-simd-threaded.wasm"
 }
 
+# build_ort fetches the ONNX Runtime shared library that the native art
+# command uses when it finds it (faster than the Go backend; see
+# native/art/engine.go): the one inside the npm package onnxruntime-node,
+# copied with its licence to node_modules/.onnxruntime/ (a dot-folder, which
+# npm installs of other packages leave alone). Linux x64/arm64 only.
+ORT_NODE_VERSION=1.30.0
+build_ort() {
+  local dest=node_modules/.onnxruntime tmp arch
+  if [ -f "$dest/libonnxruntime.so.1" ] && grep -qs "^$ORT_NODE_VERSION\$" "$dest/VERSION"; then
+    echo "$dest/libonnxruntime.so.1 (ONNX Runtime $ORT_NODE_VERSION) is already there"; return 0
+  fi
+  case "$(uname -s)/$(uname -m)" in
+    Linux/x86_64) arch=x64 ;;
+    Linux/aarch64) arch=arm64 ;;
+    *) echo "build_ort: no onnxruntime-node library for $(uname -s)/$(uname -m); art uses the Go backend" >&2; return 1 ;;
+  esac
+  command -v npm >/dev/null 2>&1 || { echo "build_ort: npm not found; art uses the Go backend" >&2; return 1; }
+  tmp=$(mktemp -d)
+  npm install --prefix "$tmp" --no-save --no-package-lock --ignore-scripts --no-audit --no-fund \
+    "onnxruntime-node@$ORT_NODE_VERSION" >&2 || { rm -rf "$tmp"; return 1; }
+  mkdir -p "$dest"
+  cp "$tmp/node_modules/onnxruntime-node/bin/napi-v6/linux/$arch/libonnxruntime.so.1" "$dest/"
+  cp "$tmp/node_modules/onnxruntime-node/LICENSE" "$dest/LICENSE.txt" 2>/dev/null || true
+  echo "$ORT_NODE_VERSION" > "$dest/VERSION"
+  rm -rf "$tmp"
+  echo "ONNX Runtime $ORT_NODE_VERSION: $dest/libonnxruntime.so.1"
+}
+
 # web_vugugen regenerates wasm/app/root_gen.go from root.vugu, in a scratch
 # folder, replacing the file only when it changes (a build running beside
 # this one never sees it half written).
@@ -63,12 +93,12 @@ web_vugugen() {
   rm -rf "$tmp"
 }
 
-# build_web builds the static site of the in-browser demonstrator: the Vugu
+# build_demo builds the in-browser demonstrator into a fresh folder: the Vugu
 # interface (app.wasm) and the GoMLX engine for its Web Worker (engine.wasm),
 # each also gzipped (the page decompresses .wasm.gz itself, so any static host
-# serves the small file), Go's wasm_exec.js, the page files from web/, the
-# checkpoints in weights/ with their index, and the offline cache's file list.
-build_web() {
+# serves the small file), Go's wasm_exec.js, the page files from web/, and the
+# checkpoints in weights/ with their index.
+build_demo() {
   local out="${1:-dist}"
   rm -rf "$out"
   mkdir -p "$out/weights"
@@ -93,9 +123,13 @@ build_web() {
   # Licences of what the site ships besides the project's own code.
   cp "$(go env GOROOT)/LICENSE" "$out/LICENSE.go.txt"
   if [ -f "$out/ort/ort.wasm.min.js" ]; then cp node_modules/onnxruntime-web/LICENSE "$out/ort/LICENSE.txt" 2>/dev/null || true; fi
-  # The offline cache: every file but the uncompressed .wasm (the page loads
-  # the .gz), versioned by the files' hash so that a new build replaces it.
-  local files version
+}
+
+# web_sw writes the service worker with the offline cache's file list: every
+# file of the site but the uncompressed .wasm (the page loads the .gz),
+# versioned by the files' hash so that a new build replaces it.
+web_sw() {
+  local out="$1" files version
   files=$(cd "$out" && find . -type f ! -name '*.wasm' ! -name sw.js | sed 's|^\./||' | sort)
   version=$(cd "$out" && echo "$files" | xargs sha256sum | sha256sum | cut -c1-16)
   # "./" (the folder's own URL) is the landing page, when there is one.
@@ -135,6 +169,62 @@ weights_train() {
     -epochs 2 -lr 0.01 -warmup 0 -lr-epochs 1
 }
 
+# weights_figures: one test image's IG map before and after the IFIA attack,
+# for the natural and the ART checkpoint (the landing page's figures).
+WEIGHTS_FIGURE_IMAGES="0 1 2"
+weights_figures() {
+  local art="$1" m i d
+  rm -rf weights/results/figures
+  for m in natural art; do
+    for i in $WEIGHTS_FIGURE_IMAGES; do
+      d=weights/results/figures/$m-$i
+      "$art" attack -ckpt "weights/wrn10-1-$m.ckpt" -image "shapes:$i" -method ig -ig-steps 16 \
+        -attack ifia -steps 20 -seed 1 -out "$d" >/dev/null
+      rm -f "$d"/*.npy
+    done
+  done
+}
+
+# build_weights: the whole recipe. Train (above); publish the three models
+# in float16 (weights only); check that float16 keeps the accuracy of the
+# float32 originals; evaluate the shipped files (writing weights/results/);
+# put each one's numbers into its metadata; draw the landing page's figures.
+build_weights() {
+  local t0=$SECONDS art m ck=()
+  weights_train
+  art=$(weights_art)
+  mkdir -p weights/results
+  for m in natural pgd art; do
+    "$art" publish -ckpt "$WEIGHTS_RUNS/$m/model.ckpt" -out "weights/wrn10-1-$m.ckpt"
+    ck+=(-ckpt "weights/wrn10-1-$m.ckpt")
+  done
+  echo "== float32 against float16 clean accuracy"
+  "$art" eval -ckpt "$WEIGHTS_RUNS/natural/model.ckpt" -ckpt "$WEIGHTS_RUNS/pgd/model.ckpt" \
+    -ckpt "$WEIGHTS_RUNS/art/model.ckpt" "${ck[@]}" -acc-n 1000 -pgd-n 0 -pgd-sweep '' -n 0 \
+    -seed 1 -no-progress -report "$WEIGHTS_RUNS/float16-check"
+  echo "== evaluation of the shipped checkpoints ($(date -u +%H:%M:%S) UTC)"
+  "$art" eval "${ck[@]}" -acc-n 1000 -pgd-n 200 -pgd-steps 20 -pgd-sweep-n 100 \
+    -n 100 -ig-steps 16 -steps 20 -seed 1 -no-progress -report weights/results
+  for m in natural pgd art; do
+    "$art" publish -ckpt "weights/wrn10-1-$m.ckpt" -out "weights/wrn10-1-$m.ckpt" -report weights/results/report.json
+  done
+  echo "== figures"
+  weights_figures "$art"
+  echo "weights/ written; this part took $((SECONDS - t0)) s after training (each training stage's seconds are in $WEIGHTS_RUNS/*/.done)"
+}
+
+# build_site builds the whole static site into DIR (default dist/): the
+# demonstrator, then art site's pages (landing, results, models, docs), then
+# the offline cache's list. Relative links only: it works under any sub-path.
+build_site() {
+  local out="${1:-dist}" art
+  build_demo "$out"
+  if [ -n "${ART_BIN:-}" ]; then art="$ART_BIN"; else build_art; art=bin/art; fi
+  "$art" site -root . -dist "$out" >/dev/null
+  web_sw "$out"
+  echo "site written to $out/ ($(find "$out" -name '*.html' | wc -l) pages)"
+}
+
 run_tests() {
   echo "== gofmt"
   bad=$(gofmt -l native wasm shared 2>/dev/null || true)
@@ -157,10 +247,12 @@ demo() {
 case "${1:-demo}" in
   test) run_tests ;;
   art) build_art ;;
+  ort) build_ort ;;
   wasm) build_wasm ;;
   bench) native go test -run '^$' -bench "${2:-.}" -benchtime "${3:-3x}" ./... ;;
   demo) demo ;;
-  web) build_web "${2:-dist}" ;;
+  site|web) build_site "${2:-dist}" ;;
+  weights) build_weights ;;
   weights-train) weights_train ;;
-  *) echo "usage: $0 [demo|test|art|wasm|bench|web [DIR]]" >&2; exit 2 ;;
+  *) echo "usage: $0 [demo|test|art|ort|wasm|bench|site [DIR]|weights|weights-train]" >&2; exit 2 ;;
 esac

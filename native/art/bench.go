@@ -46,7 +46,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	iters := fs.Int("iters", 5, "timed iterations after one warm-up")
 	batch := fs.Int("batch", 64, "batch size of the training steps")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
-	conv := fs.String("conv", "auto", "convolution formulation: auto, gather, slices or native")
+	conv := fs.String("conv", "auto", "convolution formulation: auto, gather, slices, native or subsample")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: art bench [flags]\n\nMeasures the workloads of the PyTorch peer benchmark (../shared/peer/peer.py):\nnatural, PGD-10 and ART training steps (images/s), Integrated Gradients with 100\nsteps on one image (images/s), one IFIA step on IG-100 (steps/s), a 3x3 convolution\nforward+backward and a 1024^3 matmul (GFLOP/s).\n\nFlags:")
 		fs.PrintDefaults()
@@ -74,6 +74,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	backend, err := newBackend()
 	if err != nil {
 		return err
+	}
+	if !*asJSON {
+		fmt.Fprintf(stdout, "engine: %s\n", engineName(backend))
 	}
 	var results []BenchResult
 	report := func(r BenchResult) {
@@ -122,7 +125,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(map[string]any{
-			"backend": backend.String(), "goos": runtime.GOOS, "goarch": runtime.GOARCH,
+			"backend": backend.String(), "engine": engineName(backend), "goos": runtime.GOOS, "goarch": runtime.GOARCH,
 			"cpus": runtime.NumCPU(), "results": results,
 		})
 	}

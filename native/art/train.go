@@ -126,6 +126,12 @@ type TrainOptions struct {
 	Conv       string `json:"conv"`
 	NoProgress bool   `json:"-"`
 	MaxSteps   int    `json:"max_steps,omitempty"`
+
+	NaNRetries  int     `json:"nan_retries,omitempty"`
+	NaNLRFactor float64 `json:"nan_lr_factor,omitempty"`
+	// LRScale is the product of the -nan-lr-factor reductions so far (1
+	// before any); checkpoints record it so that a resumed run keeps it.
+	LRScale float64 `json:"lr_scale,omitempty"`
 }
 
 func defaultTrainOptions() TrainOptions {
@@ -138,6 +144,7 @@ func defaultTrainOptions() TrainOptions {
 		ARTSteps: c.ARTSteps, ARTEps: fraction(c.ARTEps), ARTStep: fraction(c.ARTStep),
 		Lambda: c.Lambda, Beta: c.Beta, AttackTopK: c.AttackTopK, Objective: c.Objective.String(),
 		CropPad: 4, Flip: true, CkptEvery: 200, EvalN: 1000, EvalPGDN: 200, EvalPGD: 10, Conv: "auto",
+		NaNLRFactor: 0.5,
 	}
 }
 
@@ -186,6 +193,8 @@ func (o *TrainOptions) flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Conv, "conv", o.Conv, "convolution formulation: auto, gather, slices or native")
 	fs.IntVar(&o.MaxSteps, "max-steps", o.MaxSteps, "stop after this many steps in all (0: run every epoch)")
 	fs.BoolVar(&o.NoProgress, "no-progress", o.NoProgress, "no progress bar")
+	fs.IntVar(&o.NaNRetries, "nan-retries", o.NaNRetries, "when the loss or the weights stop being finite: reload the last good checkpoint,\nmultiply the learning rate by -nan-lr-factor and go on, up to this many times (0: stop at once)")
+	fs.Float64Var(&o.NaNLRFactor, "nan-lr-factor", o.NaNLRFactor, "learning-rate factor of each -nan-retries retry, in (0, 1)")
 }
 
 func runTrain(args []string, stdout, stderr io.Writer) error {
@@ -242,12 +251,16 @@ func (o *TrainOptions) validate() error {
 		return fmt.Errorf("-batch %d: need at least 1", o.Batch)
 	case !(o.LR > 0):
 		return fmt.Errorf("-lr %g must be positive", o.LR)
-	case o.PGDEps < 0 || o.ARTEps < 0 || o.PGDStep < 0 || o.ARTStep < 0:
-		return errors.New("attack eps and step sizes must not be negative")
 	case o.Resume && o.Init != "":
 		return errors.New("-resume and -init exclude each other")
+	case o.NaNRetries < 0:
+		return fmt.Errorf("-nan-retries %d: must not be negative", o.NaNRetries)
+	case o.NaNRetries > 0 && !(o.NaNLRFactor > 0 && o.NaNLRFactor < 1):
+		return fmt.Errorf("-nan-lr-factor %g: want a factor between 0 and 1 to reduce the learning rate", o.NaNLRFactor)
 	}
-	return nil
+	return notNegative(flagValue{"-pgd-eps", float64(o.PGDEps)}, flagValue{"-pgd-step", float64(o.PGDStep)},
+		flagValue{"-art-eps", float64(o.ARTEps)}, flagValue{"-art-step", float64(o.ARTStep)},
+		flagValue{"-pgd-steps", float64(o.PGDSteps)}, flagValue{"-art-steps", float64(o.ARTSteps)})
 }
 
 func (o *TrainOptions) trainConfig() (train.Config, error) {
@@ -309,21 +322,6 @@ const (
 	streamEval
 )
 
-// newBackend starts the backend GOMLX_BACKEND names, or GoMLX's pure-Go
-// backend when it is unset (linking XLA in would otherwise make XLA the
-// default, which fails where no PJRT plugin is installed).
-func newBackend() (compute.Backend, error) {
-	config, set := os.LookupEnv(compute.ConfigEnvVar)
-	if !set || config == "" {
-		config = "go"
-	}
-	b, err := compute.NewWithConfig(config)
-	if err != nil {
-		return nil, fmt.Errorf("starting the compute backend %q (set by %s): %w", config, compute.ConfigEnvVar, err)
-	}
-	return b, nil
-}
-
 // Train runs a training job and returns where its checkpoint is.
 func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 	if err := o.validate(); err != nil {
@@ -362,6 +360,7 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	fmt.Fprintf(stdout, "engine: %s\n", engineName(backend))
 	ckptPath := filepath.Join(o.Out, "model.ckpt")
 	net, startStep, err := o.initialModel(backend, trainSet, ckptPath)
 	if err != nil {
@@ -371,6 +370,7 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	o.LRScale = 1
 	if o.Resume {
 		ck, err := checkpoint.ReadFile(ckptPath)
 		if err != nil {
@@ -378,6 +378,9 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 		}
 		if err := tr.SetOptimizerState(optimizerState(ck)); err != nil {
 			return nil, fmt.Errorf("resuming from %s: %w", ckptPath, err)
+		}
+		if s, ok := ck.Meta.Hyper["lr_scale"].(float64); ok && s > 0 {
+			o.LRScale = s
 		}
 	}
 
@@ -424,9 +427,54 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 		// The loss is checked before each update, so weights can still
 		// overflow in the last one: never replace a good checkpoint with them.
 		if name := firstNonFinite(ck); name != "" {
-			return fmt.Errorf("step %d: %s is no longer finite (lr %g); training stopped, the last good checkpoint %s is kept", step, name, o.lrAt(step-1, stepsPerEpoch), ckptPath)
+			return &divergedError{fmt.Sprintf("step %d: %s is no longer finite (lr %g)", step, name, o.lrAt(step-1, stepsPerEpoch)*o.LRScale)}
 		}
 		return checkpoint.WriteFile(ckptPath, ck)
+	}
+	// retry handles a diverged step: with retries left it rebuilds the
+	// model and optimizer from the last good checkpoint, reduces the
+	// learning rate and returns the step to go on from; otherwise it
+	// returns the error that stops training.
+	retries := 0
+	retry := func(d *divergedError) (int, error) {
+		_, statErr := os.Stat(ckptPath)
+		if statErr != nil {
+			return 0, fmt.Errorf("%s; training stopped, no checkpoint was written yet", d.what)
+		}
+		if retries >= o.NaNRetries {
+			after := ""
+			if retries > 0 {
+				after = fmt.Sprintf(" after %d %s with the learning rate scaled by %g", retries, plural(retries, "retry", "retries"), o.LRScale)
+			}
+			return 0, fmt.Errorf("%s; training stopped%s, the last good checkpoint %s is kept", d.what, after, ckptPath)
+		}
+		ck, err := checkpoint.ReadFile(ckptPath)
+		if err != nil {
+			return 0, fmt.Errorf("%s; reloading the last good checkpoint: %w", d.what, err)
+		}
+		if net, err = model.LoadNet(backend, ck); err != nil {
+			return 0, fmt.Errorf("%s; reloading %s: %w", d.what, ckptPath, err)
+		}
+		if tr, err = train.NewTrainer(net, tc); err != nil {
+			return 0, err
+		}
+		if err := tr.SetOptimizerState(optimizerState(ck)); err != nil {
+			return 0, fmt.Errorf("%s; reloading %s: %w", d.what, ckptPath, err)
+		}
+		retries++
+		o.LRScale *= o.NaNLRFactor
+		from := int(ck.Meta.Training.Step)
+		fmt.Fprintf(stdout, "\n%s; retry %d of %d from the checkpoint at step %d with the learning rate scaled by %g\n",
+			d.what, retries, o.NaNRetries, from, o.LRScale)
+		return from, nil
+	}
+	if o.NaNRetries > 0 {
+		// A retry needs a good checkpoint to go back to, also in the first steps.
+		if _, err := os.Stat(ckptPath); err != nil || !o.Resume {
+			if err := save(startStep, map[string]float64{}); err != nil {
+				return nil, fmt.Errorf("writing the starting checkpoint: %w", err)
+			}
+		}
 	}
 
 	per := trainSet.ImageSize()
@@ -457,18 +505,19 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 			aug.Apply(augRNG, x[j*per:(j+1)*per], trainSet.Image(idx), trainSet.Height, trainSet.Width, trainSet.Channels)
 			y[j] = int32(trainSet.Labels[idx])
 		}
-		lr := o.lrAt(step, stepsPerEpoch)
+		lr := o.lrAt(step, stepsPerEpoch) * o.LRScale
 		noise := tr.Noise(rngFor(o.Seed, streamNoise, step), len(x), per)
 		m, err := tr.Step(x, y, lr, noise)
 		if err != nil {
 			return nil, fmt.Errorf("step %d: %w", step, err)
 		}
 		if !finite(m.Loss) {
-			kept := "no checkpoint was written yet"
-			if _, err := os.Stat(ckptPath); err == nil {
-				kept = "the last good checkpoint is " + ckptPath
+			from, err := retry(&divergedError{fmt.Sprintf("step %d: the loss is %v (lr %g)", step+1, m.Loss, lr)})
+			if err != nil {
+				return nil, err
 			}
-			return nil, fmt.Errorf("step %d: the loss is %v (lr %g); training stopped, %s", step+1, m.Loss, lr, kept)
+			step, order = from-1, nil
+			continue
 		}
 		last = m
 		windowSteps++
@@ -497,7 +546,16 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 		}
 		if endOfEpoch || (o.CkptEvery > 0 && done%o.CkptEvery == 0) || interrupted.Load() {
 			if err := save(done, map[string]float64{"clean_acc": res.CleanAcc, "pgd_acc": res.PGDAcc}); err != nil {
-				return nil, fmt.Errorf("writing the checkpoint: %w", err)
+				var d *divergedError
+				if !errors.As(err, &d) {
+					return nil, fmt.Errorf("writing the checkpoint: %w", err)
+				}
+				from, err := retry(d)
+				if err != nil {
+					return nil, err
+				}
+				step, order = from-1, nil
+				continue
 			}
 		}
 		if interrupted.Load() {
@@ -529,6 +587,18 @@ func optimizerState(ck *checkpoint.Checkpoint) map[string][]float32 {
 		}
 	}
 	return out
+}
+
+// divergedError says what stopped being finite in a training step.
+type divergedError struct{ what string }
+
+func (e *divergedError) Error() string { return e.what }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
