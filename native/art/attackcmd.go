@@ -107,6 +107,10 @@ func Attack(o AttackOptions, stdout io.Writer) (*AttackResult, error) {
 	if o.Ckpt == "" || o.Image == "" {
 		return nil, errors.New("-ckpt and -image are required")
 	}
+	if err := notNegative(flagValue{"-eps", float64(o.Eps)}, flagValue{"-step", float64(o.Step)},
+		flagValue{"-steps", float64(o.Steps)}, flagValue{"-restarts", float64(o.Restarts)}); err != nil {
+		return nil, err
+	}
 	m, err := explainMethod(o.Method, o.IGSteps, o.Samples, o.Sigma, o.Seed)
 	if err != nil {
 		return nil, err
@@ -116,6 +120,9 @@ func Attack(o AttackOptions, stdout io.Writer) (*AttackResult, error) {
 		return nil, err
 	}
 	h, c := net.Config.InputSize, net.Config.Channels
+	if err := checkTopK(o.K, h, h); err != nil {
+		return nil, err
+	}
 	x, label, err := loadInput(o.Image, h, c, o.Seed)
 	if err != nil {
 		return nil, err

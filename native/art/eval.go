@@ -463,9 +463,14 @@ func Evaluate(o EvalOptions, stdout, stderr io.Writer) ([]ModelReport, error) {
 	if len(o.Ckpts) == 0 {
 		return nil, errors.New("no -ckpt given")
 	}
-	if o.PGDEps < 0 || o.PGDStep < 0 || o.PGDSteps < 0 || o.N < 0 || o.AccN < 0 || o.PGDN < 0 || o.SweepN < 0 ||
-		o.CenterN < 0 || o.TargetedN < 0 || o.Corruptions < 0 || o.SPSAN < 0 || o.SpatialN < 0 || o.SensN < 0 {
-		return nil, errors.New("PGD eps, step and steps and the image counts must not be negative")
+	if err := notNegative(flagValue{"-pgd-eps", float64(o.PGDEps)}, flagValue{"-pgd-step", float64(o.PGDStep)},
+		flagValue{"-pgd-steps", float64(o.PGDSteps)}, flagValue{"-eps", float64(o.Eps)}, flagValue{"-step", float64(o.Step)},
+		flagValue{"-steps", float64(o.Steps)}, flagValue{"-restarts", float64(o.Restarts)}, flagValue{"-k", float64(o.K)},
+		flagValue{"-n", float64(o.N)}, flagValue{"-acc-n", float64(o.AccN)}, flagValue{"-pgd-n", float64(o.PGDN)},
+		flagValue{"-pgd-sweep-n", float64(o.SweepN)}, flagValue{"-center-n", float64(o.CenterN)},
+		flagValue{"-targeted-n", float64(o.TargetedN)}, flagValue{"-corruptions", float64(o.Corruptions)},
+		flagValue{"-spsa-n", float64(o.SPSAN)}, flagValue{"-spatial-n", float64(o.SpatialN)}, flagValue{"-sens-n", float64(o.SensN)}); err != nil {
+		return nil, err
 	}
 	norm, err := attack.ParseNorm(o.PGDNorm)
 	if err != nil {
@@ -554,6 +559,9 @@ func Evaluate(o EvalOptions, stdout, stderr io.Writer) ([]ModelReport, error) {
 				test.Name, len(test.Classes), test.Height, test.Width, test.Channels)
 		}
 		nets = append(nets, loaded{path, net, ck.Meta})
+	}
+	if err := checkTopK(o.K, test.Height, test.Width); err != nil {
+		return nil, err
 	}
 	// The attributional images: IFIA attacks the first N, the mass-centre
 	// and targeted attacks the first CenterN and TargetedN.

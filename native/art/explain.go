@@ -91,16 +91,58 @@ func loadInput(spec string, size, channels int, seed uint64) ([]float32, int, er
 		}
 		return ds.Image(0), ds.Labels[0], nil
 	}
-	f, err := os.Open(spec)
+	st, err := os.Stat(spec)
 	if err != nil {
-		return nil, -1, err
+		return nil, -1, fmt.Errorf("image %s: %w", spec, errors.Unwrap(err))
 	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
+	if st.IsDir() {
+		return nil, -1, fmt.Errorf("image %s is a directory, not a PNG or JPEG file", spec)
+	}
+	if st.Size() > maxInputBytes {
+		return nil, -1, fmt.Errorf("image %s has %d MB; the limit is %d MB", spec, st.Size()>>20, maxInputBytes>>20)
+	}
+	b, err := os.ReadFile(spec)
 	if err != nil {
-		return nil, -1, fmt.Errorf("%s: %w", spec, err)
+		return nil, -1, fmt.Errorf("image %s: %w", spec, err)
 	}
-	return imageToHWC(resize.Resize(uint(size), uint(size), img, resize.Bilinear), channels)
+	x, err := decodeInputImage(b, size, channels)
+	if err != nil {
+		return nil, -1, fmt.Errorf("image %s: %w", spec, err)
+	}
+	return x, -1, nil
+}
+
+// Limits on an image file to explain or attack: larger ones are refused from
+// the file size or the image header, before any pixel is decoded.
+const (
+	maxInputBytes = 64 << 20
+	maxInputSide  = 8192
+)
+
+// decodeInputImage decodes a PNG or JPEG file's bytes and resizes the image
+// to size x size (HWC values in [0,1], 1 or 3 channels). Its width and
+// height are read from the header and checked before the pixels are
+// decoded.
+func decodeInputImage(b []byte, size, channels int) ([]float32, error) {
+	if len(b) == 0 {
+		return nil, errors.New("the file is empty")
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return nil, errors.New("not a PNG or JPEG image")
+	}
+	if format != "png" && format != "jpeg" {
+		return nil, fmt.Errorf("%s images are not supported; use PNG or JPEG", format)
+	}
+	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > maxInputSide || cfg.Height > maxInputSide {
+		return nil, fmt.Errorf("the image is %dx%d pixels; it must be 1x1 to %dx%d", cfg.Width, cfg.Height, maxInputSide, maxInputSide)
+	}
+	img, _, err := image.Decode(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("the %s image is damaged: %v", format, err)
+	}
+	x, _, err := imageToHWC(resize.Resize(uint(size), uint(size), img, resize.Bilinear), channels)
+	return x, err
 }
 
 // imageToHWC converts an image to HWC float32 in [0,1] with 1 (luma) or 3
@@ -128,6 +170,14 @@ func imageToHWC(img image.Image, channels int) ([]float32, int, error) {
 // explainMethod builds the attribution method named by the flags, on the
 // ReLU model.
 func explainMethod(name string, igSteps, samples int, sigma float64, seed uint64) (attribution.Method, error) {
+	switch {
+	case name == "ig" && igSteps < 1:
+		return nil, fmt.Errorf("-ig-steps %d: need at least 1", igSteps)
+	case (name == "smoothgrad" || name == "gradshap") && samples < 1:
+		return nil, fmt.Errorf("-samples %d: need at least 1", samples)
+	case (name == "smoothgrad" || name == "gradshap") && !(sigma >= 0):
+		return nil, fmt.Errorf("-sigma %g: must not be negative", sigma)
+	}
 	switch name {
 	case "grad":
 		return attribution.Gradient{Act: model.ReLU}, nil
@@ -307,7 +357,7 @@ func Explain(o ExplainOptions, stdout io.Writer) error {
 		target = pred.Class
 	}
 	if target >= net.Config.NumClasses {
-		return fmt.Errorf("-target %d: the model has %d classes", target, net.Config.NumClasses)
+		return fmt.Errorf("-target %d: the model has %d classes (0 to %d)", target, net.Config.NumClasses, net.Config.NumClasses-1)
 	}
 	attr, err := attribution.Attribute(net, m, x, []int{target})
 	if err != nil {
