@@ -1,7 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
 	"image/png"
 	"io"
 	"math"
@@ -235,5 +240,93 @@ func TestLocalizeMarkdownOmitsSegWithoutMasks(t *testing.T) {
 	}
 	if !strings.Contains(md, "| art | grad | 66.7 | 33.3 | 0.0 | 0.0 | 0.20 |") || !strings.Contains(md, "no ground-truth masks") {
 		t.Errorf("table or note missing:\n%s", md)
+	}
+}
+
+// writeCUB writes a four-image CUB-200-2011 test split with the given number
+// of classes (so that a tiny model fits it), every image 24x20 pixels with a
+// bright square on grey inside its box.
+func writeCUB(t *testing.T, classes int) string {
+	t.Helper()
+	dir := t.TempDir()
+	var names, labels, split, boxes, cls strings.Builder
+	for c := range classes {
+		fmt.Fprintf(&cls, "%d %03d.c%d\n", c+1, c+1, c)
+	}
+	for i := range 4 {
+		name := fmt.Sprintf("001.c0/img_%d.jpg", i)
+		fmt.Fprintf(&names, "%d %s\n", i+1, name)
+		fmt.Fprintf(&labels, "%d %d\n", i+1, 1+i%classes)
+		fmt.Fprintf(&split, "%d 0\n", i+1)
+		fmt.Fprintf(&boxes, "%d %d 4 10 8\n", i+1, 2+2*i)
+		img := image.NewRGBA(image.Rect(0, 0, 24, 20))
+		for y := range 20 {
+			for x := range 24 {
+				c := color.RGBA{120, 120, 120, 255}
+				if x >= 2+2*i && x < 12+2*i && y >= 4 && y < 12 {
+					c = color.RGBA{250, 220, 30, 255}
+				}
+				img.SetRGBA(x, y, c)
+			}
+		}
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95}); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, "images", filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, text := range map[string]string{"images.txt": names.String(), "image_class_labels.txt": labels.String(),
+		"train_test_split.txt": split.String(), "bounding_boxes.txt": boxes.String(), "classes.txt": cls.String()} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// CUB has boxes but no masks: the boxes are scored, the Seg metrics are
+// absent from the JSON and the table, and a note says why.
+func TestLocalizeWithoutMasksOmitsSeg(t *testing.T) {
+	ck := tinyCheckpoint(t)
+	net, _, err := loadCheckpoint(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	o := quickLocalizeOptions([]string{ck}, dir)
+	o.Data, o.Methods, o.N, o.ValN, o.Sweep = "cub:"+writeCUB(t, net.Config.NumClasses), "grad", 3, 1, true
+	r, err := Localize(o, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeLocalizeReport(o, r, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	m := r.Results[0].Metrics
+	if r.Dataset != "cub/test" || r.Images != 3 || r.ValImages != 1 || r.Masks || m.Top1Seg != nil || m.MeanMaskIoU != nil || m.N != 3 {
+		t.Fatalf("report %+v, metrics %+v", r, m)
+	}
+	if !(m.MeanBoxIoU > 0 && m.MeanBoxIoU <= 1) {
+		t.Errorf("mean box IoU %v, want in (0,1]", m.MeanBoxIoU)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "localize.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "top1_seg") || !strings.Contains(string(b), `"note": "cub/test has no ground-truth masks`) {
+		t.Errorf("localize.json has Seg keys or lacks the note:\n%s", b)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "localize.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(md), "| Top-1 Seg |") || !strings.Contains(string(md), "no ground-truth masks") {
+		t.Errorf("localize.md:\n%s", md)
 	}
 }
