@@ -322,21 +322,6 @@ const (
 	streamEval
 )
 
-// newBackend starts the backend GOMLX_BACKEND names, or GoMLX's pure-Go
-// backend when it is unset (linking XLA in would otherwise make XLA the
-// default, which fails where no PJRT plugin is installed).
-func newBackend() (compute.Backend, error) {
-	config, set := os.LookupEnv(compute.ConfigEnvVar)
-	if !set || config == "" {
-		config = "go"
-	}
-	b, err := compute.NewWithConfig(config)
-	if err != nil {
-		return nil, fmt.Errorf("starting the compute backend %q (set by %s): %w", config, compute.ConfigEnvVar, err)
-	}
-	return b, nil
-}
-
 // Train runs a training job and returns where its checkpoint is.
 func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 	if err := o.validate(); err != nil {
@@ -375,6 +360,7 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	fmt.Fprintf(stdout, "engine: %s\n", engineName(backend))
 	ckptPath := filepath.Join(o.Out, "model.ckpt")
 	net, startStep, err := o.initialModel(backend, trainSet, ckptPath)
 	if err != nil {
