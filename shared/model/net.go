@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"sync"
+	"weak"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/graph"
@@ -20,8 +21,9 @@ type Net struct {
 	// Conv is the convolution formulation used by every graph this Net builds.
 	Conv ConvImpl
 
-	mu    sync.Mutex
-	execs map[string]*gmodel.Exec
+	mu     sync.Mutex
+	execs  map[string]*gmodel.Exec
+	graphs map[weak.Pointer[graph.Graph]]bool // graphs Call ran, to count compilations without keeping them alive
 }
 
 // NewNet creates a model with the given variable values (keyed by
@@ -86,7 +88,25 @@ func (n *Net) Call(key string, build func() (*gmodel.Exec, error), args ...any) 
 			err = fmt.Errorf("%s: %v", key, r)
 		}
 	}()
-	return e.Call(args...)
+	out, g, err := e.CallWithGraph(args...)
+	if err == nil {
+		n.mu.Lock()
+		if n.graphs == nil {
+			n.graphs = make(map[weak.Pointer[graph.Graph]]bool)
+		}
+		n.graphs[weak.Make(g)] = true
+		n.mu.Unlock()
+	}
+	return out, err
+}
+
+// Compiled returns how many distinct graphs the executables run by Call
+// have built and compiled so far: one per executable and input shape when
+// the cache works, however many calls were made.
+func (n *Net) Compiled() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.graphs)
 }
 
 // Values returns a copy of the current variable values, keyed by path.
