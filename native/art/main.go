@@ -13,6 +13,7 @@
 //	art localize [flags] weakly supervised localization and segmentation from attribution maps
 //	art bench [flags]   the PyTorch peer's workloads
 //	art publish [flags] write a checkpoint for shipping (weights only, float16, eval numbers)
+//	art site [flags]    write the showcase site's pages beside the demonstrator
 //	art serve [flags]   serve the static showcase site locally
 //	art explain [flags] attribution map of one image
 //	art attack [flags]  attack one image's attribution map or prediction
@@ -47,6 +48,7 @@ func commands() []command {
 		{"localize", "boxes and masks from attribution maps: GT-known/Top-1 Loc, Top-1 Seg (the paper's Table 2)", runLocalize},
 		{"bench", "measure the workloads of the PyTorch peer benchmark (images/s, GFLOP/s)", runBench},
 		{"publish", "write a checkpoint for shipping: weights only, float16, evaluation numbers in its metadata", runPublish},
+		{"site", "write the showcase site's pages (landing, results, models, docs) beside the demonstrator", runSite},
 		{"serve", "serve the in-browser demonstrator's static site (./build.sh web) on 127.0.0.1", runServe},
 	}
 }
