@@ -350,3 +350,19 @@ func FuzzLocate(f *testing.F) {
 		checkComponents(t, mask, h, w)
 	})
 }
+
+func BenchmarkHeatAndLocate224(b *testing.B) {
+	r := rand.New(rand.NewPCG(9, 10))
+	const h, w, c = 224, 224, 3
+	attr := make([]float32, h*w*c)
+	for i := range attr {
+		attr[i] = float32(r.NormFloat64())
+	}
+	for b.Loop() {
+		heat, err := Heat(attr, h, w, c, DefaultOptions())
+		if err != nil {
+			b.Fatal(err)
+		}
+		Locate(heat, h, w, 0.2, Largest)
+	}
+}
