@@ -448,6 +448,20 @@ func TestDemonstratorInChromium(t *testing.T) {
 		}
 		p.shot("2-attack")
 
+		// Prediction, IG and the attack all ran on ONNX Runtime Web when the
+		// site ships it (no switch to the Go backend), else on the Go backend.
+		ort := siteShipsORT(t, base)
+		wantEngine := "GoMLX Go backend"
+		if ort {
+			wantEngine = "ONNX Runtime Web"
+		}
+		if e := p.text("#engine"); !strings.Contains(e, wantEngine) {
+			t.Errorf("engine line %q, want %s", e, wantEngine)
+		}
+		if w := p.text("#warnings"); ort && strings.Contains(w, "ONNX Runtime") {
+			t.Errorf("ONNX Runtime Web did not run everything: %q", w)
+		}
+
 		// The stop button stops a long attack within a step.
 		p.setField("#atk-steps", "60")
 		p.click("#attack")
@@ -573,6 +587,18 @@ func TestMeasureDemonstratorInChromium(t *testing.T) {
 	if len(metrics) == 2 && metrics["go"] != metrics["onnx"] {
 		t.Errorf("the engines disagree on the default attack: Go %s, ONNX Runtime %s", metrics["go"], metrics["onnx"])
 	}
+}
+
+// siteShipsORT reports whether the served site has onnxruntime-web
+// (./build.sh web leaves it out when npm is unavailable).
+func siteShipsORT(t *testing.T, base string) bool {
+	t.Helper()
+	resp, err := http.Head(base + "/ort/ort.wasm.min.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 func describe(o *runtime.RemoteObject) string {
