@@ -127,6 +127,8 @@ type TrainOptions struct {
 	NoProgress bool   `json:"-"`
 	MaxSteps   int    `json:"max_steps,omitempty"`
 
+	RecipeOptions // -pretrained, -recipe (recipe.go)
+
 	NaNRetries  int     `json:"nan_retries,omitempty"`
 	NaNLRFactor float64 `json:"nan_lr_factor,omitempty"`
 	// LRScale is the product of the -nan-lr-factor reductions so far (1
@@ -150,10 +152,10 @@ func defaultTrainOptions() TrainOptions {
 
 func (o *TrainOptions) flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Data, "data", o.Data, "dataset: shapes (built-in), cifar10:PATH, svhn:PATH, gtsrb:PATH, flowers17:PATH or cub:PATH")
-	fs.StringVar(&o.Model, "model", o.Model, "architecture WRN-d-k (e.g. WRN-10-1, WRN-16-4, WRN-28-10)")
+	fs.StringVar(&o.Model, "model", o.Model, "architecture: WRN-d-k (e.g. WRN-10-1, WRN-16-4, WRN-28-10), ResNet-18/26/34/50/101/152 or VGG16-GAP")
 	fs.StringVar(&o.Method, "method", o.Method, "training method: natural, pgd or art")
 	fs.StringVar(&o.Out, "out", o.Out, "output directory (checkpoint, metrics log, plots)")
-	fs.IntVar(&o.Size, "size", o.Size, "image side for the shapes and GTSRB datasets")
+	fs.IntVar(&o.Size, "size", o.Size, "image side of the resized datasets: shapes, gtsrb, flowers17 and cub (CUB: 224 with -recipe)")
 	fs.IntVar(&o.TrainN, "train-n", o.TrainN, "training images to generate (shapes; 0: 10000) or to use (0: all)")
 	fs.IntVar(&o.TestN, "test-n", o.TestN, "test images to generate (shapes; 0: 2000) or to use (0: all)")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed of initialisation, data order, augmentation and attacks")
@@ -193,6 +195,7 @@ func (o *TrainOptions) flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Conv, "conv", o.Conv, "convolution formulation: auto, gather, slices or native")
 	fs.IntVar(&o.MaxSteps, "max-steps", o.MaxSteps, "stop after this many steps in all (0: run every epoch)")
 	fs.BoolVar(&o.NoProgress, "no-progress", o.NoProgress, "no progress bar")
+	o.recipeFlags(fs)
 	fs.IntVar(&o.NaNRetries, "nan-retries", o.NaNRetries, "when the loss or the weights stop being finite: reload the last good checkpoint,\nmultiply the learning rate by -nan-lr-factor and go on, up to this many times (0: stop at once)")
 	fs.Float64Var(&o.NaNLRFactor, "nan-lr-factor", o.NaNLRFactor, "learning-rate factor of each -nan-retries retry, in (0, 1)")
 }
@@ -203,7 +206,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	o.flags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: art train --out DIR [flags]\n\nTrains a WRN classifier naturally, adversarially (PGD) or with ART.\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: art train --out DIR [flags]\n\nTrains a classifier (WRN, ResNet or VGG16-GAP) naturally, adversarially (PGD) or with ART.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -211,6 +214,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %v", fs.Args())
+	}
+	if err := o.applyRecipe(fs, stdout); err != nil {
+		return err
 	}
 	_, err := Train(o, stdout, stderr)
 	return err
@@ -365,6 +371,9 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 	net, startStep, err := o.initialModel(backend, trainSet, ckptPath)
 	if err != nil {
 		return nil, err
+	}
+	if o.pretrainedNote != "" {
+		fmt.Fprintln(stdout, o.pretrainedNote)
 	}
 	tr, err := train.NewTrainer(net, tc)
 	if err != nil {
@@ -631,6 +640,10 @@ func firstN(n int) []int {
 // another checkpoint's weights (-init), or freshly initialised from the seed
 // with the training set's channel statistics as input normalisation.
 func (o *TrainOptions) initialModel(backend compute.Backend, ds *data.Dataset, ckptPath string) (*model.Net, int, error) {
+	if o.Pretrained != "" && !o.Resume {
+		net, err := o.pretrainedModel(backend, ds)
+		return net, 0, err
+	}
 	var path string
 	switch {
 	case o.Resume:

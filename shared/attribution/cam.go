@@ -24,7 +24,7 @@ func (m CAM) Map(net *model.Net, x, targets *graph.Node) *graph.Node {
 // lowRes is the map at the resolution of the last features: [N, h, w].
 func (m CAM) lowRes(net *model.Net, x, targets *graph.Node) *graph.Node {
 	features, _ := net.Forward(x, model.Pass{Act: m.Act})
-	w := net.Store.GetVariable("/head/fc/weights").NodeValue(x.Graph())
+	w := net.Store.GetVariable(net.Config.ClassifierWeights()).NodeValue(x.Graph())
 	w = graph.ConvertDType(w, x.DType())
 	// Column t of W for each input: [N, C].
 	classes := w.Shape().Dimensions[1]

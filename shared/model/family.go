@@ -169,3 +169,12 @@ func maxPool(x *graph.Node, k, stride, pad int) *graph.Node {
 	}
 	return out
 }
+
+// ClassifierWeights is the path of the final linear layer's weights
+// [features, classes], which CAM weights the feature maps with.
+func (c Config) ClassifierWeights() string {
+	if c.Family == FamilyWRN {
+		return "/head/fc/weights"
+	}
+	return "/fc/weights"
+}
