@@ -5,9 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
+	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -17,6 +21,8 @@ import (
 	"github.com/artrobust/art/shared/model"
 	"github.com/artrobust/art/shared/train"
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	gmodel "github.com/gomlx/gomlx/ml/model"
@@ -35,7 +41,21 @@ type BenchResult struct {
 	Unit      string    `json:"unit"`
 	Seconds   []float64 `json:"seconds"`
 	WarmUp    float64   `json:"warmup_s"`
-	PeakRSSMB float64   `json:"peak_rss_mb"`
+	// PeakRSSMB is the peak resident set size during this workload (the
+	// process's peak where the kernel's mark cannot be reset); the RSS
+	// fields are the resident size before, after the warm-up and after the
+	// last timed iteration.
+	PeakRSSMB  float64 `json:"peak_rss_mb"`
+	RSSStartMB float64 `json:"rss_start_mb"`
+	RSSWarmMB  float64 `json:"rss_warm_mb"`
+	RSSEndMB   float64 `json:"rss_end_mb"`
+	// GFLOP is the matrix-product work of one iteration (see
+	// passesPerStep) and GFLOPs the median rate; 0 where not counted.
+	GFLOP  float64 `json:"gflop,omitempty"`
+	GFLOPs float64 `json:"gflops,omitempty"`
+	// Compiled is how many graphs the model's executables built over the
+	// warm-up and every timed iteration (1 when nothing is rebuilt).
+	Compiled int `json:"compiled_graphs,omitempty"`
 }
 
 func runBench(args []string, stdout, stderr io.Writer) error {
@@ -46,6 +66,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	iters := fs.Int("iters", 5, "timed iterations after one warm-up")
 	batch := fs.Int("batch", 64, "batch size of the training steps")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
+	peer := fs.String("peer", "", "also run the PyTorch peer benchmark `peer.py` (e.g. ../shared/peer/peer.py) per model, right before this project's run")
+	python := fs.String("python", "/usr/bin/python3", "the Python interpreter that runs -peer")
+	table := fs.String("table", "", "write a markdown comparison table (with the peer's numbers when -peer is given) to this `file`")
 	conv := fs.String("conv", "auto", "convolution formulation: auto, gather, slices, native or subsample")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: art bench [flags]\n\nMeasures the workloads of the PyTorch peer benchmark (../shared/peer/peer.py):\nnatural, PGD-10 and ART training steps (images/s), Integrated Gradients with 100\nsteps on one image (images/s), one IFIA step on IG-100 (steps/s), a 3x3 convolution\nforward+backward and a 1024^3 matmul (GFLOP/s).\n\nFlags:")
@@ -82,43 +105,44 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	report := func(r BenchResult) {
 		results = append(results, r)
 		if !*asJSON {
-			name := r.Benchmark
-			if r.Model != "" {
-				name = r.Model + "/" + name
-			}
-			fmt.Fprintf(stdout, "%-22s %10.3f %-9s (best %.3f; warm-up %.2fs; peak RSS %.0f MB)\n", name, r.Median, r.Unit, r.Best, r.WarmUp, r.PeakRSSMB)
+			printBenchLine(stdout, r)
 		}
 	}
-	for _, b := range wanted {
-		switch b {
-		case "conv":
-			r, err := benchConv(backend, ci, *iters)
-			if err != nil {
-				return err
-			}
-			report(r)
-		case "matmul":
-			r, err := benchMatmul(backend, *iters)
-			if err != nil {
-				return err
-			}
-			report(r)
-		}
-	}
+	var modelNames []string
 	for _, name := range strings.Split(*models, ",") {
-		cfg, err := model.ParseArch(strings.TrimSpace(name), 10, 32, 3)
-		if err != nil {
+		if name = strings.TrimSpace(name); name != "" {
+			modelNames = append(modelNames, name)
+		}
+	}
+	var peerResults []peerResult
+	if *peer != "" {
+		for _, name := range modelNames {
+			if _, err := model.ParseArch(name, 10, 32, 3); err != nil {
+				return err
+			}
+		}
+		// Per model, the peer right before this project, so that both see
+		// about the same machine load.
+		for _, name := range modelNames {
+			pr, err := runPeer(*python, *peer, name, wanted, *batch, *iters, stderr)
+			if err != nil {
+				return err
+			}
+			peerResults = append(peerResults, pr...)
+			if err := runBenchmarks(backend, []string{name}, wanted, false, ci, *batch, *iters, report); err != nil {
+				return err
+			}
+		}
+		if err := runBenchmarks(backend, nil, wanted, true, ci, *batch, *iters, report); err != nil {
 			return err
 		}
-		for _, b := range wanted {
-			if b == "conv" || b == "matmul" {
-				continue
-			}
-			r, err := benchModel(backend, cfg, ci, b, *batch, *iters)
-			if err != nil {
-				return fmt.Errorf("%s/%s: %w", cfg.Name(), b, err)
-			}
-			report(r)
+	} else if err := runBenchmarks(backend, modelNames, wanted, true, ci, *batch, *iters, report); err != nil {
+		return err
+	}
+	if *table != "" {
+		md := comparisonTable(results, peerResults, engineName(backend), os.Args)
+		if err := os.WriteFile(*table, []byte(md), 0o644); err != nil {
+			return fmt.Errorf("writing the comparison table: %w", err)
 		}
 	}
 	if *asJSON {
@@ -126,19 +150,84 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(map[string]any{
 			"backend": backend.String(), "engine": engineName(backend), "goos": runtime.GOOS, "goarch": runtime.GOARCH,
-			"cpus": runtime.NumCPU(), "results": results,
+			"cpus": runtime.NumCPU(), "results": results, "peer": peerResults,
 		})
 	}
 	return nil
 }
 
-// timeIt runs fn once to warm up (compilation) and then iters times.
+// runBenchmarks runs the wanted workloads: with kernels, the convolution
+// and matmul ones; then the model ones for every architecture in models.
+func runBenchmarks(backend compute.Backend, models, wanted []string, kernels bool, ci model.ConvImpl, batch, iters int, report func(BenchResult)) error {
+	for _, b := range wanted {
+		if !kernels {
+			break
+		}
+		switch b {
+		case "conv":
+			r, err := benchConv(backend, ci, iters)
+			if err != nil {
+				return err
+			}
+			report(r)
+		case "matmul":
+			r, err := benchMatmul(backend, iters)
+			if err != nil {
+				return err
+			}
+			report(r)
+		}
+	}
+	for _, name := range models {
+		cfg, err := model.ParseArch(name, 10, 32, 3)
+		if err != nil {
+			return err
+		}
+		for _, b := range wanted {
+			if b == "conv" || b == "matmul" {
+				continue
+			}
+			r, err := benchModel(backend, cfg, ci, b, batch, iters)
+			if err != nil {
+				return fmt.Errorf("%s/%s: %w", cfg.Name(), b, err)
+			}
+			report(r)
+		}
+	}
+	return nil
+}
+
+func printBenchLine(w io.Writer, r BenchResult) {
+	name := r.Benchmark
+	if r.Model != "" {
+		name = r.Model + "/" + name
+	}
+	extra := ""
+	if r.GFLOPs > 0 && r.Unit != "GFLOP/s" {
+		extra = fmt.Sprintf("; %.1f GFLOP/s", r.GFLOPs)
+	}
+	if r.Compiled > 0 {
+		extra += fmt.Sprintf("; %d graph(s) compiled", r.Compiled)
+	}
+	fmt.Fprintf(w, "%-22s %10.3f %-9s (best %.3f; warm-up %.2fs; peak RSS %.0f MB; RSS %.0f MB after warm-up, %.0f MB at the end%s)\n",
+		name, r.Median, r.Unit, r.Best, r.WarmUp, r.PeakRSSMB, r.RSSWarmMB, r.RSSEndMB, extra)
+}
+
+// timeIt runs fn once to warm up (compilation) and then iters times. The
+// process's peak RSS is reset first (where Linux allows it), so PeakRSSMB is
+// this workload's peak; RSSWarmMB and RSSEndMB, the resident size after the
+// warm-up and after the last iteration, show whether memory grows over a
+// long run (-iters).
 func timeIt(iters int, work float64, unit string, fn func() error) (BenchResult, error) {
+	resetPeakRSS()
+	r := BenchResult{Unit: unit}
+	r.RSSStartMB, _ = rssMB()
 	t0 := time.Now()
 	if err := fn(); err != nil {
 		return BenchResult{}, err
 	}
-	r := BenchResult{Unit: unit, WarmUp: time.Since(t0).Seconds()}
+	r.WarmUp = time.Since(t0).Seconds()
+	r.RSSWarmMB, _ = rssMB()
 	for range iters {
 		t := time.Now()
 		if err := fn(); err != nil {
@@ -150,17 +239,101 @@ func timeIt(iters int, work float64, unit string, fn func() error) (BenchResult,
 	slices.Sort(sorted)
 	r.Median = work / sorted[len(sorted)/2]
 	r.Best = work / sorted[0]
-	r.PeakRSSMB = peakRSSMB()
+	r.RSSEndMB, r.PeakRSSMB = rssMB()
 	return r, nil
 }
 
-// peakRSSMB is the process's peak resident set size so far.
-func peakRSSMB() float64 {
+// resetPeakRSS returns freed memory to the system and resets the kernel's
+// peak-RSS mark (VmHWM; "5" > /proc/self/clear_refs, Linux 4.0+), so that
+// the next peak belongs to the next workload. Elsewhere it does nothing and
+// the peak stays the process's.
+func resetPeakRSS() {
+	runtime.GC()
+	debug.FreeOSMemory()
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+}
+
+// rssMB returns the current and peak resident set size in MB, from
+// /proc/self/status, or (peak only) from getrusage where that is missing.
+func rssMB() (current, peak float64) {
+	if status, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(status), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 2 {
+				continue
+			}
+			kb, err := strconv.ParseFloat(f[1], 64)
+			if err != nil {
+				continue
+			}
+			switch f[0] {
+			case "VmRSS:":
+				current = kb / 1024
+			case "VmHWM:":
+				peak = kb / 1024
+			}
+		}
+		if peak > 0 {
+			return current, peak
+		}
+	}
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+		return current, 0
 	}
-	return float64(ru.Maxrss) / 1024 // Linux reports KiB
+	return current, float64(ru.Maxrss) / 1024 // Linux reports KiB
+}
+
+// passesPerStep is each workload's matrix-product work in units of one
+// forward pass F(n) (n = the batch of the step, or IG's 100 path points),
+// counted as a convolution layer's products: a forward conv is 1, its input
+// gradient (convT) 1 and its kernel gradient 1; the reverse pass of a
+// convT is again a conv (1) plus, for weights, a kernel gradient (1).
+//
+//   - natural: forward + input and kernel gradients                      = 3
+//   - pgd10: 10 x (forward + input gradient) + natural                   = 23
+//   - art: the attack, 3 x [forward + 2 input gradients (g_y, g_n) +
+//     their reverse (2) + the forward's reverse (1)] = 18; the loss on
+//     [x; x'] (2n images): [1 + 2 + 2 x 2 + 2] x 2 = 18; CE on x': 3      = 39
+//   - ig: forward + input gradient at 100 points                         = 2
+//   - ifia_step: IG's forward and input gradient, and the reverse of both = 4
+//
+// The first convolution's input gradient is counted wherever a kernel
+// gradient is, although autodiff can skip it: under 1% of every count here.
+var passesPerStep = map[string]float64{"natural": 3, "pgd10": 23, "art": 39, "ig": 2, "ifia_step": 4}
+
+// forwardGFLOP is F(n): the floating-point operations of the matrix
+// products in one forward pass of net over n images (2 per multiply-add;
+// batch norm, activations and the like are not counted).
+func forwardGFLOP(net *model.Net, n int) (float64, error) {
+	c := net.Config
+	e, err := gmodel.NewExec(net.Backend, net.Store, func(scope *gmodel.Scope, x *graph.Node) *graph.Node {
+		return net.Logits(x, model.Pass{Act: model.ReLU})
+	})
+	if err != nil {
+		return 0, err
+	}
+	defer e.Finalize()
+	g, err := e.Compile(shapes.Make(dtypes.Float32, n, c.InputSize, c.InputSize, c.Channels))
+	if err != nil {
+		return 0, err
+	}
+	flops := 0.0
+	for _, node := range g.Nodes() {
+		if node.Type() != graph.NodeTypeDotGeneral {
+			continue
+		}
+		out, lhs, rhs := node.Shape(), node.Inputs()[0].Shape(), node.Inputs()[1].Shape()
+		var k float64
+		if out.Rank() == 2 && lhs.Rank() == 2 {
+			k = float64(lhs.Size() / out.Dimensions[0])
+		} else {
+			// Without batch axes, lhs*rhs/out is the contracted size squared.
+			k = math.Sqrt(float64(lhs.Size()) * float64(rhs.Size()) / float64(out.Size()))
+		}
+		flops += 2 * float64(out.Size()) * k
+	}
+	return flops / 1e9, nil
 }
 
 func benchModel(backend compute.Backend, cfg model.Config, conv model.ConvImpl, b string, batch, iters int) (BenchResult, error) {
@@ -179,7 +352,12 @@ func benchModel(backend compute.Backend, cfg model.Config, conv model.ConvImpl, 
 	for i := range y {
 		y[i] = int32(rng.IntN(10))
 	}
-	var r BenchResult
+	var (
+		fn       func() error
+		work     = 1.0
+		unit     = "images/s"
+		flopsPer = batch // images in F(n)
+	)
 	switch b {
 	case "natural", "pgd10", "art":
 		method := map[string]train.Method{"natural": train.Natural, "pgd10": train.PGD, "art": train.ART}[b]
@@ -187,47 +365,56 @@ func benchModel(backend compute.Backend, cfg model.Config, conv model.ConvImpl, 
 		c.PGDSteps, c.AttackTopK, c.WeightDecay, c.Nesterov, c.Conv = 10, 0, 5e-4, false, conv
 		tr, err := train.NewTrainer(net, c)
 		if err != nil {
-			return r, err
+			return BenchResult{}, err
 		}
 		noise := tr.Noise(rng, len(x), per)
-		r, err = timeIt(iters, float64(batch), "images/s", func() error {
+		work = float64(batch)
+		fn = func() error {
 			_, err := tr.Step(x, y, 0.1, noise)
 			return err
-		})
-		if err != nil {
-			return r, err
 		}
 	case "ig":
 		x1 := x[:per]
 		logits, err := net.Predict(x1, model.ReLU)
 		if err != nil {
-			return r, err
+			return BenchResult{}, err
 		}
 		t := model.Argmax(logits, 10)
 		ig := attribution.IntegratedGradients{Steps: 100, Act: model.ReLU}
-		r, err = timeIt(iters, 1, "images/s", func() error {
+		flopsPer = ig.Steps
+		fn = func() error {
 			_, err := attribution.Attribute(net, ig, x1, t)
 			return err
-		})
-		if err != nil {
-			return r, err
 		}
 	case "ifia_step":
-		r, err = benchIFIAStep(net, x[:per], iters)
-		if err != nil {
-			return r, err
+		if fn, err = ifiaStep(net, x[:per]); err != nil {
+			return BenchResult{}, err
 		}
+		unit, flopsPer = "steps/s", 100
+	}
+	f, err := forwardGFLOP(net, flopsPer)
+	if err != nil {
+		return BenchResult{}, fmt.Errorf("counting FLOPs: %w", err)
+	}
+	compiled := net.Compiled()
+	r, err := timeIt(iters, work, unit, fn)
+	if err != nil {
+		return r, err
 	}
 	r.Model, r.Benchmark = cfg.Name(), b
+	r.Compiled = net.Compiled() - compiled
+	r.GFLOP = passesPerStep[b] * f
+	r.GFLOPs = r.GFLOP * r.Median / work
 	return r, nil
 }
 
-// benchIFIAStep times one step of the top-k attack on IG-100 (softplus model,
-// second derivatives) for one image, as peer.py's ifia_step.
-func benchIFIAStep(net *model.Net, x1 []float32, iters int) (BenchResult, error) {
+// ifiaStep returns one step of the top-k attack on IG-100 (softplus model,
+// second derivatives) for one image, as peer.py's ifia_step, each call
+// continuing from the last.
+func ifiaStep(net *model.Net, x1 []float32) (func() error, error) {
 	logits, err := net.Predict(x1, model.Softplus(model.DefaultBeta))
 	if err != nil {
-		return BenchResult{}, err
+		return nil, err
 	}
 	label := int32(model.Argmax(logits, 10)[0])
 	ig := attribution.IntegratedGradients{Steps: 100, Act: model.Softplus(model.DefaultBeta)}
@@ -240,7 +427,7 @@ func benchIFIAStep(net *model.Net, x1 []float32, iters int) (BenchResult, error)
 	yt := tensors.FromFlatDataAndDimensions([]int32{label}, 1)
 	mt := tensors.FromFlatDataAndDimensions(mask, 1, 32, 32)
 	adv := xt
-	return timeIt(iters, 1, "steps/s", func() error {
+	return func() error {
 		out, err := net.Call("bench/ifia-step", func() (*gmodel.Exec, error) {
 			return gmodel.NewExec(net.Backend, net.Store, func(scope *gmodel.Scope, x, adv, y, m *graph.Node) *graph.Node {
 				return a.StepGraph(net, ig, x, adv, y, m)
@@ -251,7 +438,7 @@ func benchIFIAStep(net *model.Net, x1 []float32, iters int) (BenchResult, error)
 		}
 		adv = out[0]
 		return nil
-	})
+	}, nil
 }
 
 // benchConv times a 3x3, 32->64 channel convolution at 32x32, batch 64,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"math"
 	"strings"
 	"testing"
 )
@@ -24,8 +25,11 @@ func TestBenchJSONReportsEveryRequestedWorkload(t *testing.T) {
 	seen := map[string]BenchResult{}
 	for _, r := range rep.Results {
 		seen[r.Benchmark] = r
-		if !(r.Median > 0) || !(r.Best >= r.Median) || len(r.Seconds) != 1 || r.PeakRSSMB <= 0 {
+		if !(r.Median > 0) || !(r.Best >= r.Median) || len(r.Seconds) != 1 || r.PeakRSSMB <= 0 || r.RSSWarmMB <= 0 || r.RSSEndMB <= 0 {
 			t.Errorf("%s: implausible result %+v", r.Benchmark, r)
+		}
+		if r.Model != "" && (r.Compiled != 1 || !(r.GFLOP > 0) || math.Abs(r.GFLOPs-r.GFLOP*r.Median/4) > 1e-9*r.GFLOPs) {
+			t.Errorf("%s: want one compiled graph and a FLOP count and rate, got %+v", r.Benchmark, r)
 		}
 	}
 	for _, b := range []string{"natural", "art", "matmul1024"} {
