@@ -2,12 +2,14 @@ package data
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"image"
 	"image/draw"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -140,7 +142,12 @@ func flowers17Split(dir, split string, fold int) ([]int, error) {
 	if err != nil {
 		return nil, fmt.Errorf("flowers17: %s: %w", path, err)
 	}
-	name := fmt.Sprintf("%s%d", prefix, fold)
+	return flowers17IDs(mat, path, fmt.Sprintf("%s%d", prefix, fold))
+}
+
+// flowers17IDs reads split variable name (e.g. "trn1") of datasplits.mat:
+// 1-based image numbers, each checked to be an image of the dataset.
+func flowers17IDs(mat *matfile.File, path, name string) ([]int, error) {
 	v := mat.Var(name)
 	if v == nil {
 		return nil, fmt.Errorf("flowers17: %s has no variable %s", path, name)
@@ -157,15 +164,42 @@ func flowers17Split(dir, split string, fold int) ([]int, error) {
 	return ids, nil
 }
 
+// flowers17MaxSide bounds the width and height of a Flowers-17 JPEG or
+// trimap (the real ones are about 500 pixels across): a larger header is
+// refused before its pixels are allocated.
+const flowers17MaxSide = 8192
+
+// checkImageHeader reads an image's width and height from its header
+// (with decodeConfig, e.g. jpeg.DecodeConfig) and refuses an empty image
+// or one larger than flowers17MaxSide on a side.
+func checkImageHeader(b []byte, decodeConfig func(io.Reader) (image.Config, error)) error {
+	cfg, err := decodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > flowers17MaxSide || cfg.Height > flowers17MaxSide {
+		return fmt.Errorf("the image is %dx%d pixels; want 1x1 to %dx%d", cfg.Width, cfg.Height, flowers17MaxSide, flowers17MaxSide)
+	}
+	return nil
+}
+
 // appendFlowers17Image decodes a JPEG, resizes it to size x size and appends
 // its pixels (HWC, in [0,1]) to dst.
 func appendFlowers17Image(dst []float32, path string, size int) ([]float32, error) {
-	f, err := os.Open(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return dst, err
 	}
-	defer f.Close()
-	img, err := jpeg.Decode(bufio.NewReader(f))
+	return appendFlowers17JPEG(dst, b, size)
+}
+
+// appendFlowers17JPEG decodes a JPEG's bytes, resizes it to size x size and
+// appends its pixels (HWC, in [0,1]) to dst.
+func appendFlowers17JPEG(dst []float32, b []byte, size int) ([]float32, error) {
+	if err := checkImageHeader(b, jpeg.DecodeConfig); err != nil {
+		return dst, err
+	}
+	img, err := jpeg.Decode(bytes.NewReader(b))
 	if err != nil {
 		return dst, err
 	}
@@ -193,13 +227,31 @@ func flowers17Trimap(path string, size int) (mask []uint8, box Box, ok bool, err
 		return nil, Box{}, false, fmt.Errorf("flowers17: %w", err)
 	}
 	defer f.Close()
-	img, err := png.Decode(bufio.NewReader(f))
+	raw, err := io.ReadAll(f)
+	if err != nil {
+		return nil, Box{}, false, fmt.Errorf("flowers17: %w", err)
+	}
+	mask, box, ok, err = flowers17TrimapMask(raw, size)
 	if err != nil {
 		return nil, Box{}, false, fmt.Errorf("flowers17: %s: %w", path, err)
 	}
+	return mask, box, ok, nil
+}
+
+// flowers17TrimapMask decodes a trimap PNG's bytes and resizes its flower
+// mask to size x size by nearest-neighbour sampling, with its tight box; ok
+// is false when the mask is all flower or all background.
+func flowers17TrimapMask(raw []byte, size int) (mask []uint8, box Box, ok bool, err error) {
+	if err := checkImageHeader(raw, png.DecodeConfig); err != nil {
+		return nil, Box{}, false, err
+	}
+	img, err := png.Decode(bytes.NewReader(raw))
+	if err != nil {
+		return nil, Box{}, false, err
+	}
 	b := img.Bounds()
 	if b.Empty() {
-		return nil, Box{}, false, fmt.Errorf("flowers17: %s: empty image", path)
+		return nil, Box{}, false, errors.New("empty image")
 	}
 	var flower func(x, y int) bool
 	switch m := img.(type) {
