@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -25,10 +26,22 @@ import (
 type ServeOptions struct {
 	Addr string `json:"addr"`
 	Dir  string `json:"dir"`
+
+	// headerTimeout and idleTimeout, when not zero, replace the default
+	// header-read and keep-alive idle timeouts (tests shorten them).
+	headerTimeout, idleTimeout time.Duration
 }
 
+// The server's defaults: a client has headerTimeout to send its request
+// headers, and an idle keep-alive connection is closed after idleTimeout.
+const (
+	defaultServeAddr     = "127.0.0.1:8080"
+	defaultHeaderTimeout = 10 * time.Second
+	defaultIdleTimeout   = 2 * time.Minute
+)
+
 func runServe(args []string, stdout, stderr io.Writer) error {
-	o := ServeOptions{Addr: "127.0.0.1:8080", Dir: "dist"}
+	o := ServeOptions{Addr: defaultServeAddr, Dir: "dist"}
 	fs := flag.NewFlagSet("art serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.Addr, "addr", o.Addr, "address to listen on (HOST:PORT); a non-loopback host exposes the site to the network")
@@ -67,8 +80,8 @@ func Serve(ctx context.Context, o ServeOptions, stdout, stderr io.Writer) error 
 	fmt.Fprintf(stdout, "serving %s at %s (Ctrl-C to stop)\n", o.Dir, openURL(ln.Addr()))
 	srv := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: cmp.Or(o.headerTimeout, defaultHeaderTimeout),
+		IdleTimeout:       cmp.Or(o.idleTimeout, defaultIdleTimeout),
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
