@@ -2,7 +2,9 @@
 # build.sh: the project's one entry point.
 #
 #   ./build.sh            the main job: train natural and ART models on the built-in
-#                         dataset and evaluate them (same as ./build.sh demo)
+#                         dataset, evaluate them, build the site into dist/ and serve
+#                         it on http://127.0.0.1:8080/ when run from a terminal
+#                         (same as ./build.sh demo; ART_NO_SERVE=1: build only)
 #   ./build.sh test       every check CI runs: gofmt, go vet, all tests, the WASM build
 #   ./build.sh art        build the native command into bin/art
 #   ./build.sh ort        fetch ONNX Runtime (npm onnxruntime-node) for bin/art
@@ -164,7 +166,7 @@ weights_train() {
   art=$(weights_art)
   weights_stage natural "$art" -method natural -epochs 8
   weights_stage art "$art" -method art -init "$WEIGHTS_RUNS/natural/model.ckpt" \
-    -epochs 3 -lr 0.01 -warmup 0 -lr-epochs 2 -lambda 0.5
+    -epochs 2 -lr 0.01 -warmup 0 -lr-epochs 1 -lambda 0.5
   weights_stage pgd "$art" -method pgd -init "$WEIGHTS_RUNS/natural/model.ckpt" \
     -epochs 2 -lr 0.01 -warmup 0 -lr-epochs 1
 }
@@ -237,11 +239,21 @@ run_tests() {
   native go test -count=1 -timeout 30m ./...
 }
 
+# demo is the main job: train and evaluate (runs/demo/), build the site
+# (dist/), say where to open it, and serve it when run from a terminal.
 demo() {
   build_art
   out=runs/demo
   mkdir -p "$out"
   ./bin/art demo --out "$out"
+  echo
+  echo "== the site (demonstrator, results of the shipped checkpoints, docs)"
+  ART_BIN=bin/art build_site dist
+  echo
+  echo "Open the site: bin/art serve -dir dist   (then http://127.0.0.1:8080/ in a browser)"
+  if [ -t 0 ] && [ -t 1 ] && [ -z "${ART_NO_SERVE:-}" ]; then
+    exec ./bin/art serve -dir dist
+  fi
 }
 
 case "${1:-demo}" in

@@ -193,8 +193,18 @@ func demoteHeadings(h string) string {
 
 func (b *builder) models() error {
 	var body strings.Builder
-	body.WriteString("<h1>Model cards</h1>\n<p>The checkpoints this site ships and the demo runs on, described from their own metadata " +
-		"(file format: <a href=\"docs/checkpoint.html\">docs/checkpoint.md</a>; how they were made: <a href=\"docs/weights.html\">weights/README.md</a>).</p>\n")
+	body.WriteString("<h1>Model cards</h1>\n<p>The checkpoints this site ships and the demo runs on, described from their own metadata")
+	var refs []string
+	if t, ok := b.files["docs/checkpoint.md"]; ok {
+		refs = append(refs, fmt.Sprintf("file format: <a href=\"%s\">docs/checkpoint.md</a>", relURL("models.html", t)))
+	}
+	if t, ok := b.files["weights/README.md"]; ok {
+		refs = append(refs, fmt.Sprintf("how they were made: <a href=\"%s\">weights/README.md</a>", relURL("models.html", t)))
+	}
+	if len(refs) > 0 {
+		body.WriteString(" (" + strings.Join(refs, "; ") + ")")
+	}
+	body.WriteString(".</p>\n")
 	ckpts, _ := filepath.Glob(filepath.Join(b.dist, "weights", "*.ckpt"))
 	if len(ckpts) == 0 {
 		body.WriteString("<p class=\"missing\">No checkpoints are shipped yet: the demo shows untrained models.</p>\n")

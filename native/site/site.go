@@ -38,7 +38,8 @@ func Build(o Options) ([]Page, error) {
 		return nil, fmt.Errorf("site: %s is not a folder (run ./build.sh web first)", o.Dist)
 	}
 	b := &builder{root: o.Root, dist: o.Dist, files: map[string]string{}}
-	steps := []func() error{b.copyAssets, b.docs, b.landing, b.results, b.models}
+	// The landing page goes last: it links to the others.
+	steps := []func() error{b.copyAssets, b.favicon, b.docs, b.results, b.models, b.landing}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return nil, fmt.Errorf("site: %w", err)
@@ -52,19 +53,58 @@ type builder struct {
 	// files maps a source's repository path to its site path, for every
 	// source the site holds (slash-separated): Markdown links to a
 	// repository file resolve through it.
-	files map[string]string
-	pages []Page
+	files    map[string]string
+	docPages []docPage
+	pages    []Page
 }
 
-// docPages are the Markdown sources rendered as documentation, by
-// repository path, with their site path and navigation title.
-var docPages = []struct{ src, dst, title string }{
-	{"README.md", "docs/index.html", "Overview"},
-	{"weights/README.md", "docs/weights.html", "Shipped checkpoints"},
-	{"docs/checkpoint.md", "docs/checkpoint.html", "Checkpoint format"},
-	{"docs/report.md", "docs/report.html", "Evaluation reports"},
-	{"docs/reliability.md", "docs/reliability.html", "Reliability"},
-	{"web/README.md", "docs/web.html", "The demonstrator"},
+// docPage is a Markdown source rendered as documentation: its repository
+// path, site path and title.
+type docPage struct{ src, dst, title string }
+
+// findDocs lists the documentation sources: README.md, weights/README.md,
+// web/README.md and every docs/*.md, titled by their first heading.
+func (b *builder) findDocs() []docPage {
+	srcs := []string{"README.md", "weights/README.md", "web/README.md"}
+	more, _ := filepath.Glob(filepath.Join(b.root, "docs", "*.md"))
+	slices.Sort(more)
+	for _, m := range more {
+		srcs = append(srcs, "docs/"+filepath.Base(m))
+	}
+	var pages []docPage
+	for _, src := range srcs {
+		text, err := os.ReadFile(filepath.Join(b.root, filepath.FromSlash(src)))
+		if err != nil {
+			continue
+		}
+		var dst string
+		switch src {
+		case "README.md":
+			dst = "docs/index.html"
+		case "weights/README.md":
+			dst = "docs/weights.html"
+		case "web/README.md":
+			dst = "docs/web.html"
+		default:
+			dst = strings.TrimSuffix(src, ".md") + ".html"
+		}
+		pages = append(pages, docPage{src: src, dst: dst, title: firstHeading(text, src)})
+	}
+	return pages
+}
+
+// firstHeading is the text of a Markdown file's first "# " heading, or
+// fallback.
+func firstHeading(text []byte, fallback string) string {
+	for _, line := range strings.Split(string(text), "\n") {
+		if h, ok := strings.CutPrefix(line, "# "); ok {
+			h = strings.NewReplacer("`", "", "*", "").Replace(strings.TrimSpace(h))
+			if h != "" {
+				return h
+			}
+		}
+	}
+	return fallback
 }
 
 // copyAssets copies the style sheet, the result files and figures, and
@@ -82,10 +122,9 @@ func (b *builder) copyAssets() error {
 		name := "weights/" + filepath.Base(c)
 		b.files[name] = name
 	}
-	for _, d := range docPages {
-		if _, err := os.Stat(filepath.Join(b.root, d.src)); err == nil {
-			b.files[d.src] = d.dst
-		}
+	b.docPages = b.findDocs()
+	for _, d := range b.docPages {
+		b.files[d.src] = d.dst
 	}
 	// Other documentation files (e.g. a reader script) as plain text.
 	others, _ := filepath.Glob(filepath.Join(b.root, "docs", "*"))
@@ -181,6 +220,10 @@ func (b *builder) resolver(src, page string) Resolver {
 		p := path.Clean(path.Join(path.Dir(src), u.Path))
 		target, ok := b.files[p]
 		if !ok {
+			// A page of the site itself, written relative to the page.
+			if isFile(filepath.Join(b.dist, filepath.FromSlash(path.Join(path.Dir(page), u.Path)))) {
+				return dest, true
+			}
 			return "", false
 		}
 		r := relURL(page, target)
@@ -211,14 +254,12 @@ func (b *builder) render(src, page string) (body string, ok bool, err error) {
 func (b *builder) docs() error {
 	var list strings.Builder
 	list.WriteString("<nav class=\"doclist\"><h2>Documents</h2><ul>\n")
-	for _, d := range docPages {
-		if _, ok := b.files[d.src]; ok {
-			fmt.Fprintf(&list, "<li><a href=\"%s\">%s</a> <span class=\"src\">(%s)</span></li>\n",
-				relURL("docs/index.html", d.dst), template.HTMLEscapeString(d.title), template.HTMLEscapeString(d.src))
-		}
+	for _, d := range b.docPages {
+		fmt.Fprintf(&list, "<li><a href=\"%s\">%s</a> <span class=\"src\">(%s)</span></li>\n",
+			relURL("docs/index.html", d.dst), template.HTMLEscapeString(d.title), template.HTMLEscapeString(d.src))
 	}
 	list.WriteString("</ul></nav>\n")
-	for _, d := range docPages {
+	for _, d := range b.docPages {
 		body, ok, err := b.render(d.src, d.dst)
 		if err != nil {
 			return err

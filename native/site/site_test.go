@@ -1,6 +1,9 @@
 package site
 
 import (
+	"bytes"
+	"encoding/binary"
+	"image/png"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -57,7 +60,7 @@ func TestBuildWritesLinkedPages(t *testing.T) {
 		"weights/results/figures/natural-0/attack.json": `{"label": 3, "k": 100, "topk": 0.25, "kendall": 0.5, "settings": {"image": "shapes:0", "ig_steps": 16, "steps": 20, "eps": 0.03137254901960784}}`,
 		"weights/results/figures/natural-0/image.png":   "png",
 		"weights/results/figures/art-0/attack.json":     `{"label": 3, "k": 100, "topk": 0.5, "kendall": 0.75, "settings": {"image": "shapes:0", "ig_steps": 16, "steps": 20, "eps": 0.03137254901960784}}`,
-		"web/pages/index.md":                            "# Hello\n\n{{headline}}\n\n{{figures}}\n\nThe [demo](demo.html) and [missing](nothing.html).\n",
+		"web/pages/index.md":                            "# Hello\n\n{{headline}}\n\n{{figures}}\n\nThe [demo](demo.html), [results](results.html) and [missing](nothing.html).\n",
 		"web/site.css":                                  "body{}",
 	})
 	writeFiles(t, dist, map[string]string{"demo.html": "<p>demo</p>"})
@@ -81,7 +84,7 @@ func TestBuildWritesLinkedPages(t *testing.T) {
 	for _, p := range pages {
 		paths = append(paths, p.Path)
 	}
-	want := "docs/index.html docs/weights.html docs/checkpoint.html index.html results.html models.html"
+	want := "docs/index.html docs/weights.html docs/checkpoint.html results.html models.html index.html"
 	if strings.Join(paths, " ") != want {
 		t.Errorf("pages %v, want %s", paths, want)
 	}
@@ -116,6 +119,9 @@ func TestBuildWritesLinkedPages(t *testing.T) {
 			t.Errorf("index.html lacks %q", s)
 		}
 	}
+	if strings.Count(index, `href="results.html"`) != 2 || strings.Count(index, `href="demo.html"`) != 2 {
+		t.Errorf("index.html: links to the site's own pages (besides the navigation bar) were dropped: %d %d", strings.Count(index, `href="results.html"`), strings.Count(index, `href="demo.html"`))
+	}
 	if strings.Contains(index, "{{") || strings.Contains(index, "nothing.html") {
 		t.Errorf("index.html keeps a placeholder or a dead link")
 	}
@@ -149,6 +155,28 @@ func TestBuildWritesLinkedPages(t *testing.T) {
 				t.Errorf("%s links %s, which the site lacks", p.Path, u)
 			}
 		}
+	}
+}
+
+// The site has a favicon (browsers ask for one on every page): an ICO
+// holding one 32x32 PNG.
+func TestBuildWritesFavicon(t *testing.T) {
+	root, dist := t.TempDir(), t.TempDir()
+	writeFiles(t, root, map[string]string{"web/pages/index.md": "x\n", "web/site.css": ""})
+	if _, err := Build(Options{Root: root, Dist: dist}); err != nil {
+		t.Fatal(err)
+	}
+	ico := []byte(read(t, filepath.Join(dist, "favicon.ico")))
+	if len(ico) < 22 || binary.LittleEndian.Uint16(ico[2:]) != 1 || binary.LittleEndian.Uint16(ico[4:]) != 1 || ico[6] != 32 || ico[7] != 32 {
+		t.Fatalf("not a one-image 32x32 ICO: % x", ico[:min(len(ico), 22)])
+	}
+	size, off := binary.LittleEndian.Uint32(ico[14:]), binary.LittleEndian.Uint32(ico[18:])
+	if int(off+size) != len(ico) {
+		t.Fatalf("image at %d+%d in a %d-byte file", off, size, len(ico))
+	}
+	img, err := png.Decode(bytes.NewReader(ico[off:]))
+	if err != nil || img.Bounds().Dx() != 32 || img.Bounds().Dy() != 32 {
+		t.Fatalf("payload: %v %v", err, img)
 	}
 }
 

@@ -54,21 +54,60 @@ func findChromium() string {
 	return ""
 }
 
-// buildSite runs ./build.sh web into a fresh directory, or uses
-// $ART_WEB_DIST when set (a site built beforehand).
+// buildSite returns a fresh copy of the site that ./build.sh site builds
+// once per test binary (with an art command compiled for the tests, so
+// bin/art is left alone), or of $ART_WEB_DIST when set (a site built
+// beforehand). Each test may change its copy.
 func buildSite(t *testing.T) string {
 	t.Helper()
-	if d := os.Getenv("ART_WEB_DIST"); d != "" {
-		return d
+	src := os.Getenv("ART_WEB_DIST")
+	if src == "" {
+		shared.once.Do(func() {
+			shared.dir, shared.err = os.MkdirTemp("", "art-e2e-site-")
+			if shared.err != nil {
+				return
+			}
+			site := filepath.Join(shared.dir, "site")
+			shared.art = filepath.Join(shared.dir, "art")
+			build := exec.Command("go", "build", "-o", shared.art, "./native/art")
+			build.Dir = repoRoot(t)
+			if out, err := build.CombinedOutput(); err != nil {
+				shared.err = fmt.Errorf("go build ./native/art: %v\n%s", err, out)
+				return
+			}
+			cmd := exec.Command("./build.sh", "site", site)
+			cmd.Dir = repoRoot(t)
+			cmd.Env = append(os.Environ(), "ART_BIN="+shared.art)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				shared.err = fmt.Errorf("./build.sh site: %v\n%s", err, out)
+			}
+		})
+		if shared.err != nil {
+			t.Fatal(shared.err)
+		}
+		src = filepath.Join(shared.dir, "site")
 	}
 	dir := filepath.Join(t.TempDir(), "site")
-	cmd := exec.Command("./build.sh", "web", dir)
-	cmd.Dir = repoRoot(t)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("./build.sh web: %v\n%s", err, out)
+	if out, err := exec.Command("cp", "-R", src, dir).CombinedOutput(); err != nil {
+		t.Fatalf("copying the site: %v\n%s", err, out)
 	}
 	return dir
+}
+
+// shared is the site (and art command) built once for all tests; TestMain
+// removes it.
+var shared struct {
+	once     sync.Once
+	dir, art string
+	err      error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.dir != "" {
+		os.RemoveAll(shared.dir)
+	}
+	os.Exit(code)
 }
 
 // addCheckpoints writes two small checkpoints (untrained weights labelled
