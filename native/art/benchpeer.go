@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"regexp"
 	"runtime"
@@ -84,6 +85,27 @@ func runPeer(python, script, modelName string, wanted []string, batch, iters int
 		return nil, fmt.Errorf("peer %s printed no results:\n%s", script, out.String())
 	}
 	return res, nil
+}
+
+// The lines between which writeTable replaces a document's table.
+const (
+	tableBegin = "<!-- art bench table -->"
+	tableEnd   = "<!-- end of art bench table -->"
+)
+
+// writeTable writes md to path: between the tableBegin and tableEnd lines
+// when the file has both (so a document keeps its prose), else as the
+// whole file.
+func writeTable(path, md string) error {
+	if old, err := os.ReadFile(path); err == nil {
+		s := string(old)
+		i, j := strings.Index(s, tableBegin+"\n"), strings.Index(s, tableEnd)
+		if i >= 0 && j > i {
+			s = s[:i+len(tableBegin)+1] + md + s[j:]
+			return os.WriteFile(path, []byte(s), 0o644)
+		}
+	}
+	return os.WriteFile(path, []byte(md), 0o644)
 }
 
 // comparisonTable is the markdown table of docs/performance.md: each

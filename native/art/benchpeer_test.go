@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -108,5 +110,29 @@ func TestBenchPeerErrorsWithoutInterpreter(t *testing.T) {
 		"-peer", "peer.py", "-python", "/nonexistent/python3"}, &bytes.Buffer{}, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "/nonexistent/python3") {
 		t.Errorf("error %v", err)
+	}
+}
+
+func TestWriteTableKeepsTheDocumentAroundTheMarkers(t *testing.T) {
+	dir := t.TempDir()
+	doc := filepath.Join(dir, "performance.md")
+	before := "# Performance\n\nprose\n" + tableBegin + "\nold table\n" + tableEnd + "\nmore prose\n"
+	if err := os.WriteFile(doc, []byte(before), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeTable(doc, "| new |\n"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(doc)
+	want := "# Performance\n\nprose\n" + tableBegin + "\n| new |\n" + tableEnd + "\nmore prose\n"
+	if string(got) != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	plain := filepath.Join(dir, "table.md")
+	if err := writeTable(plain, "| t |\n"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(plain); string(got) != "| t |\n" {
+		t.Errorf("new file holds %q", got)
 	}
 }
