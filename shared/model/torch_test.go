@@ -39,7 +39,7 @@ func pythonWithTorch(t *testing.T) string {
 const torchResNetScript = `
 import json, sys, torch, torch.nn as nn
 torch.manual_seed(0)
-kind, classes, size, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+classes, size, outdir = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 class Basic(nn.Module):
     expansion = 1
     def __init__(s, cin, planes, stride, down):
@@ -96,23 +96,28 @@ class VGGGAP(nn.Module):  # ADL's VggCam: vgg16 features without the last pool, 
         s.avgpool = nn.AdaptiveAvgPool2d(1); s.fc = nn.Linear(1024, classes)
     def forward(s, x):
         return s.fc(torch.flatten(s.avgpool(s.relu(s.conv6(s.features(x)))), 1))
-if kind == "vgg":
-    net = VGGGAP(classes)
+def build(kind):
+    if kind == "vgg":
+        net = VGGGAP(classes)
+        for m in net.modules():
+            if isinstance(m, nn.Conv2d):
+                m.bias.data.uniform_(-0.1, 0.1)
+    else:
+        net = ResNet(Basic, [2, 2, 2, 2], classes) if kind == "18" else ResNet(Bottleneck, [2, 2, 2, 2], classes)
     for m in net.modules():
-        if isinstance(m, nn.Conv2d):
-            m.bias.data.uniform_(-0.1, 0.1)
-else:
-    net = ResNet(Basic, [2, 2, 2, 2], classes) if kind == "18" else ResNet(Bottleneck, [2, 2, 2, 2], classes)
-for m in net.modules():
-    if isinstance(m, nn.BatchNorm2d):
-        m.running_mean.uniform_(-0.1, 0.1); m.running_var.uniform_(0.5, 1.5)
-        m.weight.data.uniform_(0.5, 1.5); m.bias.data.uniform_(-0.1, 0.1)
-net.eval()
-x = torch.rand(2, 3, size, size)
-with torch.no_grad():
-    y = net(x)
-torch.save(net.state_dict(), out + ".pth")
-json.dump({"x_nhwc": x.permute(0, 2, 3, 1).flatten().tolist(), "logits": y.flatten().tolist()}, open(out + ".json", "w"))
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1); m.running_var.uniform_(0.5, 1.5)
+            m.weight.data.uniform_(0.5, 1.5); m.bias.data.uniform_(-0.1, 0.1)
+    net.eval()
+    x = torch.rand(2, 3, size, size)
+    with torch.no_grad():
+        y = net(x)
+    out = outdir + "/" + kind
+    torch.save(net.state_dict(), out + ".pth")
+    json.dump({"x_nhwc": x.permute(0, 2, 3, 1).flatten().tolist(), "logits": y.flatten().tolist()}, open(out + ".json", "w"))
+for kind in ("18", "26", "vgg"):
+    torch.manual_seed(0)
+    build(kind)
 `
 
 // TestConvertedTorchModelsMatchPyTorch converts a torch model's
@@ -127,15 +132,15 @@ func TestConvertedTorchModelsMatchPyTorch(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
+	gen := exec.Command(python, "-c", torchResNetScript, "5", "32", dir)
+	if out, err := gen.CombinedOutput(); err != nil {
+		t.Fatalf("building the torch models: %v\n%s", err, out)
+	}
 	for _, tc := range []struct {
 		kind, arch string
 	}{{"18", "ResNet-18"}, {"26", "ResNet-26"}, {"vgg", "VGG16-GAP"}} {
 		const classes, size = 5, 32
 		base := filepath.Join(dir, tc.kind)
-		gen := exec.Command(python, "-c", torchResNetScript, tc.kind, "5", "32", base)
-		if out, err := gen.CombinedOutput(); err != nil {
-			t.Fatalf("building the torch model: %v\n%s", err, out)
-		}
 		conv := exec.Command(python, script, base+".pth", base+".ckpt")
 		if out, err := conv.CombinedOutput(); err != nil {
 			t.Fatalf("convert_torchvision.py: %v\n%s", err, out)
