@@ -240,7 +240,7 @@ func TestTrainAndLocalizeCUBFixtureFromPretrainedResNet(t *testing.T) {
 	}
 	h := ck.Meta.Hyper
 	if ck.Meta.Arch.Name != "ResNet-18" || ck.Meta.Arch.InputSize != 32 || ck.Meta.Arch.NumClasses != 3 ||
-		h["recipe"] != "art-cub" || h["lr"] != 0.01 || h["batch"] != 2.0 || h["weight_decay"] != 1e-4 ||
+		h["recipe"] != "art-cub" || h["lr"] != 0.01 || h["head_lr_factor"] != 10.0 || h["batch"] != 2.0 || h["weight_decay"] != 1e-4 ||
 		ck.Meta.Training.Step != 2 || ck.Meta.Normalization.Mean[0] != 0.485 {
 		t.Errorf("checkpoint meta: arch %+v, step %d, normalization %+v, hyper recipe %v lr %v batch %v weight_decay %v",
 			ck.Meta.Arch, ck.Meta.Training.Step, ck.Meta.Normalization, h["recipe"], h["lr"], h["batch"], h["weight_decay"])

@@ -19,6 +19,9 @@ import (
 type RecipeOptions struct {
 	// Pretrained is a converted torchvision state_dict (docs/pretrained.md).
 	Pretrained string `json:"pretrained,omitempty"`
+	// HeadLRFactor multiplies the learning rate of the last stage and the
+	// classifier (train.Config.HeadLRFactor).
+	HeadLRFactor float64 `json:"head_lr_factor,omitempty"`
 	// Recipe is auto, cub or none; the recipe actually applied is recorded
 	// in Applied.
 	Recipe  string `json:"-"`
@@ -37,8 +40,8 @@ type recipe struct {
 // ImageNet weights, as its reference code runs it
 // (WSOL_CUB/scripts/run_resnet_beta.sh and train_Art.py of
 // github.com/nupurkmr9/Attributional-Robustness): SGD with Nesterov
-// momentum 0.9, lr 0.01 divided by 10 every 40 epochs, 200 epochs, batch
-// 12, weight decay 1e-4; the inner attack eps 2/255 with 3 steps of 1.5/255
+// momentum 0.9, lr 0.01 divided by 10 every 40 epochs (10 times that for
+// layer4 and fc), 200 epochs, batch 12, weight decay 1e-4; the inner attack eps 2/255 with 3 steps of 1.5/255
 // on the k = 15000 entries of largest gradient. The reference resizes to
 // 256 and crops 224 at random; here images are resized to 224 and padded by
 // 16 for random crops, a translation of the same range.
@@ -49,13 +52,14 @@ var cubRecipeResNet = recipe{
 		{"size", "224"}, {"epochs", "200"}, {"batch", "12"}, {"lr", "0.01"}, {"lr-epochs", "40,80,120,160"},
 		{"lr-factor", "0.1"}, {"warmup", "0"}, {"momentum", "0.9"}, {"nesterov", "true"}, {"weight-decay", "1e-4"},
 		{"art-eps", "2/255"}, {"art-steps", "3"}, {"art-step", "1.5/255"}, {"attack-topk", "15000"},
-		{"pgd-eps", "2/255"}, {"pgd-step", "0.5/255"}, {"crop-pad", "16"}, {"flip", "true"},
+		{"pgd-eps", "2/255"}, {"pgd-step", "0.5/255"}, {"crop-pad", "16"}, {"flip", "true"}, {"head-lr-factor", "10"},
 	},
 }
 
 // cubRecipeVGG is ADL's CUB-200 setting for VGG16-GAP (Choe & Shim, CVPR
-// 2019): lr 0.001, batch 32, 200 epochs, with the ART attack settings of
-// the ResNet recipe (the ART paper reports no VGG run).
+// 2019): lr 0.001 (10 times that for conv6 and fc), batch 32, 200 epochs,
+// with the ART attack settings of the ResNet recipe (the ART paper reports
+// no VGG run).
 var cubRecipeVGG = recipe{
 	name:   "adl-cub-vgg",
 	source: "ADL's CUB-200 setting for VGG16-GAP, with the ART paper's attack settings",
@@ -63,17 +67,18 @@ var cubRecipeVGG = recipe{
 		{"size", "224"}, {"epochs", "200"}, {"batch", "32"}, {"lr", "0.001"}, {"lr-epochs", "40,80,120,160"},
 		{"lr-factor", "0.1"}, {"warmup", "0"}, {"momentum", "0.9"}, {"nesterov", "true"}, {"weight-decay", "1e-4"},
 		{"art-eps", "2/255"}, {"art-steps", "3"}, {"art-step", "1.5/255"}, {"attack-topk", "15000"},
-		{"pgd-eps", "2/255"}, {"pgd-step", "0.5/255"}, {"crop-pad", "16"}, {"flip", "true"},
+		{"pgd-eps", "2/255"}, {"pgd-step", "0.5/255"}, {"crop-pad", "16"}, {"flip", "true"}, {"head-lr-factor", "10"},
 	},
 }
 
 func (o *TrainOptions) recipeFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Pretrained, "pretrained", o.Pretrained, "start from ImageNet weights: a torchvision state_dict converted by docs/convert_torchvision.py\n(ResNet and VGG16-GAP models; the classifier is reinitialised when the class count differs; see docs/pretrained.md)")
 	fs.IntVar(&o.Size, "image-size", o.Size, "same as -size")
+	fs.Float64Var(&o.HeadLRFactor, "head-lr-factor", 1, "learning-rate factor of the last stage and the classifier (ResNet: layer4 and fc;\nVGG16-GAP: conv6 and fc; WRN: group 3 and the head); the paper's CUB code uses 10")
 	fs.StringVar(&o.Recipe, "recipe", "auto", "defaults for the flags not given: cub (the paper's CUB-200 recipe: for ResNet from its reference code\n"+
 		"-size 224 -epochs 200 -batch 12 -lr 0.01 -lr-epochs 40,80,120,160 -weight-decay 1e-4 -art-eps 2/255 -art-steps 3\n"+
-		"-art-step 1.5/255 -attack-topk 15000 -crop-pad 16; for VGG16-GAP ADL's -batch 32 -lr 0.001), auto (cub when -data is cub:PATH)\n"+
-		"or none. The classifier's 10x learning rate of the reference code is not implemented")
+		"-art-step 1.5/255 -attack-topk 15000 -crop-pad 16 -head-lr-factor 10; for VGG16-GAP ADL's -batch 32 -lr 0.001),\n"+
+		"auto (cub when -data is cub:PATH) or none")
 }
 
 // applyRecipe sets the recipe's values for every flag the command line did

@@ -31,7 +31,7 @@ func TestCUBRecipeFillsOnlyFlagsNotGiven(t *testing.T) {
 	}
 	if o.Applied != "art-cub" || o.Batch != 12 || o.Epochs != 200 || o.WeightDecay != 1e-4 || !o.Nesterov ||
 		o.AttackTopK != 15000 || float64(o.ARTEps) != 2.0/255 || float64(o.ARTStep) != 1.5/255 || o.ARTSteps != 3 ||
-		o.LRFactor != 0.1 || o.LREpochs.String() != "40,80,120,160" || o.Warmup != 0 || o.CropPad != 16 {
+		o.LRFactor != 0.1 || o.LREpochs.String() != "40,80,120,160" || o.Warmup != 0 || o.CropPad != 16 || o.HeadLRFactor != 10 {
 		t.Errorf("recipe values not applied: %+v", o)
 	}
 	if o.LR != 0.02 || o.Size != 64 {
@@ -60,7 +60,7 @@ func TestRecipeOnlyWhereAsked(t *testing.T) {
 		{"-data", "flowers17:/nowhere", "-model", "VGG16-GAP"},
 	} {
 		o, msg, err := parseTrainFlags(t, args...)
-		if err != nil || o.Applied != "" || msg != "" || o.Batch != def.Batch || o.LR != def.LR {
+		if err != nil || o.Applied != "" || msg != "" || o.Batch != def.Batch || o.LR != def.LR || o.HeadLRFactor != 1 {
 			t.Errorf("%v: recipe %q (%q), batch %d, lr %g, err %v", args, o.Applied, msg, o.Batch, o.LR, err)
 		}
 	}

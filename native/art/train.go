@@ -287,6 +287,7 @@ func (o *TrainOptions) trainConfig() (train.Config, error) {
 		PGDSteps: o.PGDSteps, PGDEps: float64(o.PGDEps), PGDStep: float64(o.PGDStep),
 		ARTSteps: o.ARTSteps, ARTEps: float64(o.ARTEps), ARTStep: float64(o.ARTStep),
 		Lambda: o.Lambda, Beta: o.Beta, AttackTopK: o.AttackTopK, Objective: obj, AdvCE: o.AdvCE, Conv: conv,
+		HeadLRFactor: o.HeadLRFactor,
 	}
 	return c, c.Validate()
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/graph"
@@ -177,4 +178,27 @@ func (c Config) ClassifierWeights() string {
 		return "/head/fc/weights"
 	}
 	return "/fc/weights"
+}
+
+// InHead reports whether the variable at path belongs to the part of the
+// network that fine-tuning from ImageNet weights trains at a higher rate:
+// the last stage and the classifier (ResNet: layer4 and fc, as the ART
+// paper's CUB code; WRN: group 3 and the head), or for VGG16-GAP the layers
+// the GAP network adds to VGG16 (conv6 and fc, as ADL).
+func (c Config) InHead(path string) bool {
+	var prefixes []string
+	switch c.Family {
+	case FamilyResNet:
+		prefixes = []string{"/layer4/", "/fc/"}
+	case FamilyVGGGAP:
+		prefixes = []string{"/conv6/", "/fc/"}
+	default:
+		prefixes = []string{"/group3/", "/head/"}
+	}
+	for _, p := range prefixes {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
 }

@@ -217,3 +217,27 @@ func TestFamilyFeaturesAndLogitShapes(t *testing.T) {
 		}
 	}
 }
+
+// The fine-tuning head of ResNet-50 is torchvision's layer4 (14,964,736
+// parameters) and fc (2,049,000 for 1000 classes); of VGG16-GAP, conv6 and
+// fc.
+func TestInHeadCountsTheLastStageAndClassifier(t *testing.T) {
+	for _, tc := range []struct {
+		arch string
+		want int
+	}{{"ResNet-50", 14_964_736 + 2_049_000}, {"VGG16-GAP", 4_719_616 + 1_025_000}} {
+		c, err := ParseArch(tc.arch, 1000, 224, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, v := range c.Variables() {
+			if v.Kind.Trainable() && c.InHead(v.Path) {
+				n += product(v.Shape)
+			}
+		}
+		if n != tc.want {
+			t.Errorf("%s: %d parameters in the head, want %d", tc.arch, n, tc.want)
+		}
+	}
+}

@@ -45,6 +45,11 @@ type Config struct {
 	Momentum    float64
 	Nesterov    bool
 	WeightDecay float64
+	// HeadLRFactor multiplies the learning rate of the variables in the
+	// model's fine-tuning head (model.Config.InHead: the last stage and the
+	// classifier), as the ART paper's CUB code does with 10; 0 or 1 give
+	// every variable the same rate.
+	HeadLRFactor float64
 
 	// PGD adversarial training (and ART's optional adversarial CE).
 	PGDSteps        int
@@ -87,6 +92,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("momentum %g outside [0,1)", c.Momentum)
 	case c.WeightDecay < 0:
 		return fmt.Errorf("weight decay %g is negative", c.WeightDecay)
+	case c.HeadLRFactor < 0:
+		return fmt.Errorf("head learning-rate factor %g is negative", c.HeadLRFactor)
 	case c.PGDEps < 0 || c.PGDStep < 0 || c.PGDSteps < 0:
 		return fmt.Errorf("PGD eps, step and steps must not be negative")
 	case c.ARTEps < 0 || c.ARTStep < 0 || c.ARTSteps < 0:
@@ -298,6 +305,8 @@ func (t *Trainer) artAttack(x, y, noise *graph.Node, soft model.Pass) *graph.Nod
 // Nesterov optional) to every trainable variable:
 //
 //	d = g + wd*w;  b = mu*b + d;  w -= lr * (nesterov ? d + mu*b : b)
+//
+// with lr times HeadLRFactor for the variables of the model's head.
 func (t *Trainer) sgd(loss, lr *graph.Node) {
 	c := t.Config
 	g := loss.Graph()
@@ -326,6 +335,10 @@ func (t *Trainer) sgd(loss, lr *graph.Node) {
 		if c.Nesterov {
 			upd = graph.Add(d, graph.MulScalar(buf, c.Momentum))
 		}
-		v.SetNodeValue(graph.Sub(w, graph.Mul(lr, upd)))
+		rate := lr
+		if c.HeadLRFactor > 0 && c.HeadLRFactor != 1 && t.Net.Config.InHead(v.Path()) {
+			rate = graph.MulScalar(lr, c.HeadLRFactor)
+		}
+		v.SetNodeValue(graph.Sub(w, graph.Mul(rate, upd)))
 	}
 }
