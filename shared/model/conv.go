@@ -372,7 +372,12 @@ func (c *patchConv) convT(v, w *graph.Node) *graph.Node {
 // conv at input x for the output gradient v: P(x)^T v.
 func (c *patchConv) kernelGrad(x, v *graph.Node) *graph.Node {
 	return withGradients(x, v, func(x, v *graph.Node) *graph.Node {
-		a := c.patches(x)
+		// Gather the patches again, after v exists, rather than reuse the
+		// forward pass's: the backend merges identical gathers and would keep
+		// every layer's patch matrix (9x its input) alive from the forward
+		// pass to this gradient. The barrier is not differentiable; x and v
+		// reach the output through the zero added below (see convT).
+		a := c.patches(graph.SchedulingBarrier(graph.StopGradient(x), graph.StopGradient(v)))
 		vm := graph.Reshape(v, c.rows(), c.cout)
 		var dw *graph.Node
 		if c.cout <= c.taps()*c.cin {
@@ -381,6 +386,10 @@ func (c *patchConv) kernelGrad(x, v *graph.Node) *graph.Node {
 		} else {
 			dw = graph.DotGeneral(transposeRows(a), []int{1}, nil, vm, []int{0}, nil)
 		}
+		first := func(m *graph.Node) *graph.Node {
+			return graph.Reshape(graph.Slice(graph.Reshape(m, -1), graph.AxisRange(0, 1)))
+		}
+		dw = graph.Add(dw, graph.MulScalar(graph.Add(first(x), first(v)), 0))
 		return graph.Reshape(dw, c.k, c.k, c.cin, c.cout)
 	},
 		func(o *graph.Node) *graph.Node { return c.convT(v, o) },
