@@ -10,6 +10,10 @@
 #   ./build.sh ort        fetch ONNX Runtime (npm onnxruntime-node) for bin/art
 #   ./build.sh wasm       build the shared packages for GOOS=js GOARCH=wasm
 #   ./build.sh bench      run the Go benchmarks
+#   ./build.sh perf [FLAGS]  this project and the PyTorch peer (../shared/peer/peer.py) side by
+#                         side for WRN-10-1 and WRN-16-4; rewrites the table in docs/performance.md
+#                         (FLAGS go to art bench, e.g. -iters 3 -models WRN-10-1); the Go backend
+#                         unless ART_ORT_LIB names ONNX Runtime's library
 #   ./build.sh site [DIR] build the static site into DIR (default dist/): the in-browser
 #                         demonstrator, landing, results, model and docs pages (alias: web)
 #   ./build.sh weights    reproduce the shipped checkpoints in weights/ (train, evaluate, ship)
@@ -262,9 +266,10 @@ case "${1:-demo}" in
   ort) build_ort ;;
   wasm) build_wasm ;;
   bench) native go test -run '^$' -bench "${2:-.}" -benchtime "${3:-3x}" ./... ;;
+  perf) build_art; shift; ART_ORT_LIB="${ART_ORT_LIB:-off}" ./bin/art bench -peer ../shared/peer/peer.py -table docs/performance.md "$@" ;;
   demo) demo ;;
   site|web) build_site "${2:-dist}" ;;
   weights) build_weights ;;
   weights-train) weights_train ;;
-  *) echo "usage: $0 [demo|test|art|ort|wasm|bench|site [DIR]|weights|weights-train]" >&2; exit 2 ;;
+  *) echo "usage: $0 [demo|test|art|ort|wasm|bench|perf|site [DIR]|weights|weights-train]" >&2; exit 2 ;;
 esac

@@ -302,18 +302,30 @@ func rssMB() (current, peak float64) {
 var passesPerStep = map[string]float64{"natural": 3, "pgd10": 23, "art": 39, "ig": 2, "ifia_step": 4}
 
 // forwardGFLOP is F(n): the floating-point operations of the matrix
-// products in one forward pass of net over n images (2 per multiply-add;
-// batch norm, activations and the like are not counted).
-func forwardGFLOP(net *model.Net, n int) (float64, error) {
-	c := net.Config
-	e, err := gmodel.NewExec(net.Backend, net.Store, func(scope *gmodel.Scope, x *graph.Node) *graph.Node {
+// products in one forward pass of the architecture over n images (2 per
+// multiply-add; batch norm, activations and the like are not counted). It
+// reads them from the DotGeneral nodes of the gather formulation's graph on
+// the Go backend, whatever engine runs the benchmark, so that every engine
+// is credited with the same useful work.
+func forwardGFLOP(cfg model.Config, n int) (float64, error) {
+	backend, err := compute.NewWithConfig("go")
+	if err != nil {
+		return 0, err
+	}
+	defer backend.Finalize()
+	net, err := model.NewNet(backend, cfg, cfg.InitValues(1))
+	if err != nil {
+		return 0, err
+	}
+	net.Conv = model.ConvGather
+	e, err := gmodel.NewExec(backend, net.Store, func(scope *gmodel.Scope, x *graph.Node) *graph.Node {
 		return net.Logits(x, model.Pass{Act: model.ReLU})
 	})
 	if err != nil {
 		return 0, err
 	}
 	defer e.Finalize()
-	g, err := e.Compile(shapes.Make(dtypes.Float32, n, c.InputSize, c.InputSize, c.Channels))
+	g, err := e.Compile(shapes.Make(dtypes.Float32, n, cfg.InputSize, cfg.InputSize, cfg.Channels))
 	if err != nil {
 		return 0, err
 	}
@@ -391,7 +403,7 @@ func benchModel(backend compute.Backend, cfg model.Config, conv model.ConvImpl, 
 		}
 		unit, flopsPer = "steps/s", 100
 	}
-	f, err := forwardGFLOP(net, flopsPer)
+	f, err := forwardGFLOP(cfg, flopsPer)
 	if err != nil {
 		return BenchResult{}, fmt.Errorf("counting FLOPs: %w", err)
 	}

@@ -82,20 +82,12 @@ func TestComparisonTableRatios(t *testing.T) {
 // 64*288*64 + 64*576*64 + shortcut 64*32*64; classifier 65*10 (its bias is
 // folded into the product as a row of the weights).
 func TestForwardGFLOPCountsWRN10x1(t *testing.T) {
-	backend, err := newBackend()
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg, err := model.ParseArch("WRN-10-1", 10, 32, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	net, err := model.NewNet(backend, cfg, cfg.InitValues(1))
-	if err != nil {
-		t.Fatal(err)
-	}
 	macs := 1024*27*16 + 2*1024*144*16 + 256*144*32 + 256*288*32 + 256*16*32 + 64*288*64 + 64*576*64 + 64*32*64 + 65*10
-	got, err := forwardGFLOP(net, 3)
+	got, err := forwardGFLOP(cfg, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
