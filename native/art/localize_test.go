@@ -15,7 +15,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/artrobust/art/shared/checkpoint"
 	"github.com/artrobust/art/shared/data"
+	"github.com/artrobust/art/shared/matfile"
+	"github.com/artrobust/art/shared/model"
 )
 
 func quickLocalizeOptions(ckpts []string, dir string) LocalizeOptions {
@@ -328,5 +331,123 @@ func TestLocalizeWithoutMasksOmitsSeg(t *testing.T) {
 	}
 	if strings.Contains(string(md), "| Top-1 Seg |") || !strings.Contains(string(md), "no ground-truth masks") {
 		t.Errorf("localize.md:\n%s", md)
+	}
+}
+
+// writeFlowers17 writes a Flowers-17 directory whose fold-1 test split is
+// images 2, 82 and 161 (161 without a trimap) and whose validation split is
+// image 81: 20x15 JPEGs, datasplits.mat and 16x12 palette trimaps with the
+// flower (index 38) on a rectangle.
+func writeFlowers17(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, sub := range []string{"jpg", "trimaps"} {
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(path string, enc func(io.Writer) error) {
+		var buf bytes.Buffer
+		if err := enc(&buf); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	palette := make(color.Palette, 40)
+	for i := range palette {
+		palette[i] = color.RGBA{uint8(i), uint8(i), uint8(i), 255}
+	}
+	for k, id := range []int{1, 2, 81, 82, 161} {
+		img := image.NewRGBA(image.Rect(0, 0, 20, 15))
+		tri := image.NewPaletted(image.Rect(0, 0, 16, 12), palette)
+		for y := range 15 {
+			for x := range 20 {
+				c := color.RGBA{90, 140, 60, 255}
+				if x >= 3+k && x < 12+k && y >= 3 && y < 11 {
+					c = color.RGBA{230, 60, 120, 255}
+				}
+				img.SetRGBA(x, y, c)
+			}
+		}
+		for y := 2; y < 9; y++ {
+			for x := 2 + k; x < 10+k; x++ {
+				tri.SetColorIndex(x, y, 38)
+			}
+		}
+		write(filepath.Join(dir, "jpg", fmt.Sprintf("image_%04d.jpg", id)), func(w io.Writer) error {
+			return jpeg.Encode(w, img, &jpeg.Options{Quality: 95})
+		})
+		if id != 161 {
+			write(filepath.Join(dir, "trimaps", fmt.Sprintf("image_%04d.png", id)), func(w io.Writer) error { return png.Encode(w, tri) })
+		}
+	}
+	splits := map[string][]float64{
+		"trn1": {1}, "val1": {81}, "tst1": {2, 82, 161},
+		"trn2": {82}, "val2": {1, 2}, "tst2": {81},
+		"trn3": {2}, "val3": {81, 82}, "tst3": {1, 161},
+	}
+	var vars []*matfile.Array
+	for _, name := range []string{"trn1", "trn2", "trn3", "val1", "val2", "val3", "tst1", "tst2", "tst3"} {
+		v, err := matfile.NewArray(name, []int{1, len(splits[name])}, splits[name])
+		if err != nil {
+			t.Fatal(err)
+		}
+		vars = append(vars, v)
+	}
+	write(filepath.Join(dir, "datasplits.mat"), func(w io.Writer) error { return matfile.Write(w, vars...) })
+	return dir
+}
+
+// randomCheckpoint writes an untrained WRN-10-1 for classes classes of
+// size x size RGB images.
+func randomCheckpoint(t *testing.T, classes, size int) string {
+	t.Helper()
+	cfg, err := model.ParseArch("WRN-10-1", classes, size, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	backend, err := newBackend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := model.NewNet(backend, cfg, cfg.InitValues(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := net.Checkpoint(checkpoint.Meta{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "random.ckpt")
+	if err := checkpoint.WriteFile(path, ck); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// Flowers-17 is scored on the images of the split that have trimaps, with
+// the trimaps as masks, and the sweep takes its validation images from the
+// val split.
+func TestLocalizeFlowers17UsesTrimapsAndValSplit(t *testing.T) {
+	ck := randomCheckpoint(t, 17, 16)
+	o := quickLocalizeOptions([]string{ck}, "")
+	o.Data, o.Methods, o.Sweep = "flowers17:"+writeFlowers17(t), "grad,cam", true
+	r, err := Localize(o, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Dataset != "flowers17/test1/trimaps" || r.Images != 2 || r.ValImages != 1 || !r.Masks || r.Note != "" {
+		t.Fatalf("dataset %q, %d images, %d validation, masks %v, note %q", r.Dataset, r.Images, r.ValImages, r.Masks, r.Note)
+	}
+	if r.test.Labels[0] != 0 || r.test.Labels[1] != 1 {
+		t.Errorf("labels %v, want [0 1] (images 2 and 82)", r.test.Labels)
+	}
+	for _, res := range r.Results {
+		m := res.Metrics
+		if m.Top1Seg == nil || m.MeanMaskIoU == nil || !(*m.MeanMaskIoU > 0 && *m.MeanMaskIoU <= 1) || len(res.Sweep) != 20 || res.Sweep[0].N != 1 {
+			t.Errorf("%s: metrics %+v, %d sweep points", res.Method, m, len(res.Sweep))
+		}
 	}
 }
