@@ -92,7 +92,7 @@ func runLocalize(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.Box, "box", o.Box, "box of the largest 8-connected component (largest) or of all pixels above the threshold (all)")
 	fs.IntVar(&o.Filter, "filter", o.Filter, "side of the mean filter (odd; 1: none)")
 	fs.Float64Var(&o.Sigma, "sigma", o.Sigma, "std in pixels of a Gaussian blur after the mean filter (0: none)")
-	fs.Var(percentiles{&o.Low, &o.High}, "percentile", "clip the grayscale map to these percentiles before rescaling to [0,1] (default 2,98)")
+	fs.Var(percentiles{&o.Low, &o.High}, "percentile", "clip the grayscale map to these percentiles before rescaling to [0,1]")
 	fs.IntVar(&o.Overlays, "overlays", o.Overlays, "test images drawn as heat-map overlays with predicted and ground-truth boxes")
 	fs.IntVar(&o.Batch, "batch", o.Batch, "images per attribution batch")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed of the shapes test split")
