@@ -14,13 +14,17 @@ import (
 )
 
 // The compute engine: GoMLX's pure-Go backend needs nothing and is the
-// default; ONNX Runtime (GoMLX's compute-onnx backend, 1.5-3x faster on
-// ART, IG and IFIA here) is used when its shared library is found (see
-// ortSearchPaths). GOMLX_BACKEND always wins. The library is the one inside
-// the npm package onnxruntime-node (`./build.sh ort` fetches it).
+// default. ONNX Runtime (GoMLX's compute-onnx backend) is used only when
+// asked for: ART_ORT_LIB names its shared library, or "auto" looks for it
+// (see ortSearchPaths). It is not chosen by itself because on this
+// project's machines it was slower than the Go backend on every benchmark
+// (docs/performance.md) and cannot run Grad-CAM (no Clamp). GOMLX_BACKEND
+// always wins. The library is the one inside the npm package
+// onnxruntime-node (`./build.sh ort` fetches it).
 
 // ortLibEnv names the ONNX Runtime shared library to use when GOMLX_BACKEND
-// is unset; "off" (or empty) keeps the Go backend.
+// is unset; "auto" searches ortSearchPaths; "off", empty or unset keeps the
+// Go backend.
 const ortLibEnv = "ART_ORT_LIB"
 
 // ortLibName is the library's file name in onnxruntime-node's Linux builds.
@@ -77,10 +81,14 @@ func chooseEngine(lookup func(string) (string, bool), search []string) (engineCh
 		if lib == "" || strings.EqualFold(lib, "off") {
 			return engineChoice{config: "go", why: ortLibEnv + "=off"}, nil
 		}
-		if err := usableLib(lib); err != nil {
-			return engineChoice{}, fmt.Errorf("%s: %w", ortLibEnv, err)
+		if !strings.EqualFold(lib, "auto") {
+			if err := usableLib(lib); err != nil {
+				return engineChoice{}, fmt.Errorf("%s: %w", ortLibEnv, err)
+			}
+			return engineChoice{config: ortConfig(lib), why: "set by " + ortLibEnv}, nil
 		}
-		return engineChoice{config: ortConfig(lib), why: "set by " + ortLibEnv}, nil
+	} else {
+		return goBackend, nil
 	}
 	for _, p := range search {
 		if usableLib(p) == nil {

@@ -58,8 +58,9 @@ func TestEngineChoiceOrder(t *testing.T) {
 		want   string // config prefix; "" for an error
 	}{
 		{map[string]string{"GOMLX_BACKEND": "xla:cpu", ortLibEnv: lib}, []string{lib}, "xla:cpu"},
-		{nil, []string{missing, lib}, "onnx:" + lib + ","},
-		{nil, []string{missing}, "go"},
+		{nil, []string{missing, lib}, "go"},
+		{map[string]string{ortLibEnv: "auto"}, []string{missing, lib}, "onnx:" + lib + ","},
+		{map[string]string{ortLibEnv: "auto"}, []string{missing}, "go"},
 		{map[string]string{ortLibEnv: "off"}, []string{lib}, "go"},
 		{map[string]string{ortLibEnv: lib}, nil, "onnx:" + lib + ","},
 		{map[string]string{ortLibEnv: missing}, []string{lib}, ""},
@@ -85,7 +86,7 @@ func TestEngineChoiceOrder(t *testing.T) {
 	}
 }
 
-// TestFoundLibraryThatFailsFallsBackToGo: a file found on the search path
+// TestFoundLibraryThatFailsFallsBackToGo: with ART_ORT_LIB=auto, a file found on the search path
 // that is no library leaves a note and the Go backend; the same file named
 // by ART_ORT_LIB is an error.
 func TestFoundLibraryThatFailsFallsBackToGo(t *testing.T) {
@@ -97,7 +98,7 @@ func TestFoundLibraryThatFailsFallsBackToGo(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stderr bytes.Buffer
-	b, err := startEngine(envLookup(nil), []string{lib}, &stderr)
+	b, err := startEngine(envLookup(map[string]string{ortLibEnv: "auto"}), []string{lib}, &stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
