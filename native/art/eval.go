@@ -675,9 +675,7 @@ func Evaluate(o EvalOptions, stdout, stderr io.Writer) ([]ModelReport, error) {
 }
 
 func newBarDesc(total int, off bool, w io.Writer, desc string) *progressbar.ProgressBar {
-	bar := newBar(total, 0, off, w)
-	bar.Describe(desc)
-	return bar
+	return newBarAt(total, 0, off, w, desc)
 }
 
 // commonCorrect draws up to n random test images (a permutation from seed)

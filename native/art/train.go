@@ -702,13 +702,19 @@ func (o *TrainOptions) meta(ds *data.Dataset, step, stepsPerEpoch int, metrics m
 }
 
 func newBar(total, start int, off bool, w io.Writer) *progressbar.ProgressBar {
+	return newBarAt(total, start, off, w, "training")
+}
+
+// newBarAt is newBar with another description, set before the first render
+// so that no line with the wrong one is printed.
+func newBarAt(total, start int, off bool, w io.Writer, desc string) *progressbar.ProgressBar {
 	if off {
 		w = io.Discard
 	}
 	bar := progressbar.NewOptions(total,
 		progressbar.OptionSetWriter(w), progressbar.OptionSetWidth(24), progressbar.OptionShowCount(),
 		progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond),
-		progressbar.OptionSetDescription("training"))
+		progressbar.OptionSetDescription(desc))
 	_ = bar.Set(start)
 	return bar
 }
