@@ -20,6 +20,7 @@ type attackResult struct {
 	TopK     *float64 `json:"topk"`
 	Kendall  *float64 `json:"kendall"`
 	Linf     *float64 `json:"linf"`
+	KeptStep int      `json:"kept_step"`
 	Settings struct {
 		Image   string  `json:"image"`
 		IGSteps int     `json:"ig_steps"`
@@ -77,8 +78,12 @@ func (b *builder) figures() (string, error) {
 				}
 				return fmt.Sprintf("<td><img src=\"%s%s\" alt=\"%s\" width=\"128\" height=\"128\"></td>", src, file, template.HTMLEscapeString(alt))
 			}
+			label := template.HTMLEscapeString(m.label)
+			if a.KeptStep < 0 {
+				label += "<br><span class=\"method\">no attack step kept the prediction: the image is unchanged</span>"
+			}
 			rows = append(rows, fmt.Sprintf("<tr><th>%s</th>%s%s%s%s<td class=\"num\">%s</td><td class=\"num\">%s</td></tr>\n",
-				template.HTMLEscapeString(m.label),
+				label,
 				cell("image.png", "test image"), cell("map_before.png", "attribution map of the test image"),
 				cell("adv.png", "attacked image"), cell("map_after.png", "attribution map of the attacked image"),
 				pct(a.TopK), pct(a.Kendall)))

@@ -246,7 +246,8 @@ func modelCard(path string) (string, error) {
 	row := func(k, v string) { fmt.Fprintf(&sb, "<dt>%s</dt><dd>%s</dd>\n", e(k), v) }
 	row("training method", e(orDash(m.Method)))
 	row("architecture", e(fmt.Sprintf("%s: %d classes, %d×%d×%d input", orDash(m.Arch.Name), m.Arch.NumClasses, m.Arch.InputSize, m.Arch.InputSize, m.Arch.Channels)))
-	row("parameters", e(fmt.Sprintf("%d stored as %s in %d tensors", params, strings.Join(sortedKeys(dtypes), ", "), len(ck.Tensors))))
+	// Tensor elements, batch-norm statistics included (not only trained parameters).
+	row("stored values", e(fmt.Sprintf("%d numbers in %d tensors, as %s", params, len(ck.Tensors), strings.Join(sortedKeys(dtypes), ", "))))
 	row("dataset", e(orDash(m.Dataset)))
 	if len(m.ClassNames) > 0 {
 		row("classes", e(strings.Join(m.ClassNames, ", ")))

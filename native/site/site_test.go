@@ -59,7 +59,7 @@ func TestBuildWritesLinkedPages(t *testing.T) {
 		"weights/results/plot.png":                      "png",
 		"weights/results/figures/natural-0/attack.json": `{"label": 3, "k": 100, "topk": 0.25, "kendall": 0.5, "settings": {"image": "shapes:0", "ig_steps": 16, "steps": 20, "eps": 0.03137254901960784}}`,
 		"weights/results/figures/natural-0/image.png":   "png",
-		"weights/results/figures/art-0/attack.json":     `{"label": 3, "k": 100, "topk": 0.5, "kendall": 0.75, "settings": {"image": "shapes:0", "ig_steps": 16, "steps": 20, "eps": 0.03137254901960784}}`,
+		"weights/results/figures/art-0/attack.json":     `{"label": 3, "k": 100, "kept_step": -1, "topk": 0.5, "kendall": 0.75, "settings": {"image": "shapes:0", "ig_steps": 16, "steps": 20, "eps": 0.03137254901960784}}`,
 		"web/pages/index.md":                            "# Hello\n\n{{headline}}\n\n{{figures}}\n\nThe [demo](demo.html), [results](results.html) and [missing](nothing.html).\n",
 		"web/site.css":                                  "body{}",
 	})
@@ -114,7 +114,7 @@ func TestBuildWritesLinkedPages(t *testing.T) {
 	}
 
 	index := read(t, filepath.Join(dist, "index.html"))
-	for _, s := range []string{"12.9 ± 9.0", "33.8<", `href="demo.html"`, `src="results/figures/natural-0/image.png"`, "25.0", "75.0", "shapes:0 (class 3)"} {
+	for _, s := range []string{"12.9 ± 9.0", "33.8<", `href="demo.html"`, `src="results/figures/natural-0/image.png"`, "25.0", "75.0", "shapes:0 (class 3)", "no attack step kept the prediction"} {
 		if !strings.Contains(index, s) {
 			t.Errorf("index.html lacks %q", s)
 		}
@@ -137,7 +137,7 @@ func TestBuildWritesLinkedPages(t *testing.T) {
 		}
 	}
 	models := read(t, filepath.Join(dist, "models.html"))
-	for _, s := range []string{`id="a-art-ckpt"`, "ifia_topk", "0.1424", "made &lt;here&gt;", "6 stored as float16 in 1 tensors", `href="weights/a-art.ckpt"`} {
+	for _, s := range []string{`id="a-art-ckpt"`, "ifia_topk", "0.1424", "made &lt;here&gt;", "6 numbers in 1 tensors, as float16", `href="weights/a-art.ckpt"`} {
 		if !strings.Contains(models, s) {
 			t.Errorf("models.html lacks %q", s)
 		}
