@@ -4,8 +4,23 @@
 const CACHE = 'art-demo-@VERSION@';
 const FILES = [@FILES@];
 
+// The checkpoints weights/index.json lists are cached too, one by one (a
+// missing one must not stop the rest): a host may add checkpoints to a built
+// site without rebuilding it, and the page's worker may fetch them before this
+// worker controls it.
+function cacheListedCheckpoints(c) {
+  return fetch('weights/index.json')
+    .then((r) => (r.ok ? r.json() : { checkpoints: [] }))
+    .then((idx) => Promise.all((idx.checkpoints || [])
+      .filter((n) => typeof n === 'string' && /^[A-Za-z0-9._-]+$/.test(n))
+      .map((n) => c.add('weights/' + n).catch(() => undefined))))
+    .catch(() => undefined);
+}
+
 self.addEventListener('install', (e) => {
-  e.waitUntil(caches.open(CACHE).then((c) => c.addAll(FILES)).then(() => self.skipWaiting()));
+  e.waitUntil(caches.open(CACHE)
+    .then((c) => c.addAll(FILES).then(() => cacheListedCheckpoints(c)))
+    .then(() => self.skipWaiting()));
 });
 
 self.addEventListener('activate', (e) => {

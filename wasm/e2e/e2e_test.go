@@ -530,6 +530,18 @@ func TestDemonstratorInChromium(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The checkpoints were added after the site was built, so they are
+		// not in the service worker's file list: it must have cached them
+		// from weights/index.json when it was installed.
+		for _, name := range []string{"e2e-natural.ckpt", "e2e-art.ckpt"} {
+			cached, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](`caches.match('weights/`+name+`').then((r) => r !== undefined)`, chromedp.EvalAwaitPromise))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !cached {
+				t.Fatalf("the service worker did not cache weights/%s, which weights/index.json lists", name)
+			}
+		}
 		stopServer()
 		p.do("reloading offline", chromedp.Reload())
 		p.wait("the page to be ready offline", `document.querySelector('#app[data-ready]') !== null || document.body.dataset.bootFailed !== undefined`, 60*time.Second)
