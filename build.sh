@@ -154,6 +154,9 @@ WEIGHTS_RUNS=runs/weights
 weights_art() {
   if [ -n "${ART_BIN:-}" ]; then echo "$ART_BIN"; else build_art >&2; echo bin/art; fi
 }
+# -conv-parts 1: the kernel gradients sum their rows in one piece, the order
+# the shipped files were trained with (the default splits them into groups,
+# which changes the last bits of each step).
 weights_stage() { # name, then art train flags
   local name="$1" art="$2"; shift 2
   local out="$WEIGHTS_RUNS/$name"
@@ -162,7 +165,7 @@ weights_stage() { # name, then art train flags
   rm -rf "$out"
   local t0=$SECONDS
   "$art" train -out "$out" -model WRN-10-1 -data shapes -train-n 10000 -test-n 1000 \
-    -eval-n 500 -eval-pgd-n 100 -seed 1 -no-progress "$@"
+    -eval-n 500 -eval-pgd-n 100 -seed 1 -no-progress -conv-parts 1 "$@"
   echo "$((SECONDS - t0))" > "$out/.done"
 }
 weights_train() {

@@ -70,6 +70,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	python := fs.String("python", "/usr/bin/python3", "the Python interpreter that runs -peer")
 	table := fs.String("table", "", "write a markdown comparison table (with the peer's numbers when -peer is given) to this `file`, between its "+tableBegin+" and "+tableEnd+" lines if it has them")
 	conv := fs.String("conv", "auto", "convolution formulation: auto, gather, slices, native or subsample")
+	parts := fs.Int("conv-parts", model.ConvBatchParts, "split each gather convolution's batch into this many groups that the Go backend copies concurrently (1: no split)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: art bench [flags]\n\nMeasures the workloads of the PyTorch peer benchmark (../shared/peer/peer.py):\nnatural, PGD-10 and ART training steps (images/s), Integrated Gradients with 100\nsteps on one image (images/s), one IFIA step on IG-100 (steps/s), a 3x3 convolution\nforward+backward and a 1024^3 matmul (GFLOP/s).\n\nFlags:")
 		fs.PrintDefaults()
@@ -91,9 +92,10 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 		wanted = append(wanted, b)
 	}
-	if *iters < 1 || *batch < 1 {
-		return fmt.Errorf("-iters and -batch must be at least 1")
+	if *iters < 1 || *batch < 1 || *parts < 1 {
+		return fmt.Errorf("-iters, -batch and -conv-parts must be at least 1")
 	}
+	model.ConvBatchParts = *parts
 	backend, err := newBackend()
 	if err != nil {
 		return err

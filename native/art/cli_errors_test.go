@@ -117,6 +117,7 @@ func TestBadCommandLinesGiveOneLineErrors(t *testing.T) {
 		{train("-model", "WRN-11-1"), "6n+4"},
 		{train("-resume"), "model.ckpt"},
 		{train("-nan-retries", "-1"), "-nan-retries"},
+		{train("-conv-parts", "-1"), "-conv-parts"},
 		{train("-nan-retries", "2", "-nan-lr-factor", "1.5"), "-nan-lr-factor"},
 		// art eval
 		{[]string{"eval", "-ckpt", f.ckpt, "-data", "imagenet:/x"}, `unknown dataset "imagenet"`},

@@ -124,6 +124,7 @@ type TrainOptions struct {
 	EvalPGDN   int    `json:"eval_pgd_n"`
 	EvalPGD    int    `json:"eval_pgd_steps"`
 	Conv       string `json:"conv"`
+	ConvParts  int    `json:"conv_parts,omitempty"`
 	NoProgress bool   `json:"-"`
 	MaxSteps   int    `json:"max_steps,omitempty"`
 
@@ -193,6 +194,7 @@ func (o *TrainOptions) flags(fs *flag.FlagSet) {
 	fs.IntVar(&o.EvalPGDN, "eval-pgd-n", o.EvalPGDN, "test images for the per-epoch PGD accuracy (0: skip)")
 	fs.IntVar(&o.EvalPGD, "eval-pgd-steps", o.EvalPGD, "PGD steps of the per-epoch robustness check (eps and step as -pgd-eps/-pgd-step)")
 	fs.StringVar(&o.Conv, "conv", o.Conv, "convolution formulation: auto, gather, slices or native")
+	fs.IntVar(&o.ConvParts, "conv-parts", model.ConvBatchParts, "image groups each gather convolution is split into (speed and memory only; 1 sums in the order\nof the code before the split, which the shipped weights were trained with)")
 	fs.IntVar(&o.MaxSteps, "max-steps", o.MaxSteps, "stop after this many steps in all (0: run every epoch)")
 	fs.BoolVar(&o.NoProgress, "no-progress", o.NoProgress, "no progress bar")
 	o.recipeFlags(fs)
@@ -261,6 +263,8 @@ func (o *TrainOptions) validate() error {
 		return errors.New("-resume and -init exclude each other")
 	case o.NaNRetries < 0:
 		return fmt.Errorf("-nan-retries %d: must not be negative", o.NaNRetries)
+	case o.ConvParts < 0:
+		return fmt.Errorf("-conv-parts %d: want 1 or more (0: the default, %d)", o.ConvParts, model.ConvBatchParts)
 	case o.NaNRetries > 0 && !(o.NaNLRFactor > 0 && o.NaNLRFactor < 1):
 		return fmt.Errorf("-nan-lr-factor %g: want a factor between 0 and 1 to reduce the learning rate", o.NaNLRFactor)
 	}
@@ -281,6 +285,9 @@ func (o *TrainOptions) trainConfig() (train.Config, error) {
 	conv, err := model.ParseConvImpl(o.Conv)
 	if err != nil {
 		return train.Config{}, err
+	}
+	if o.ConvParts > 0 {
+		model.ConvBatchParts = o.ConvParts
 	}
 	c := train.Config{
 		Method: m, Momentum: o.Momentum, Nesterov: o.Nesterov, WeightDecay: o.WeightDecay,

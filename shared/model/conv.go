@@ -220,16 +220,82 @@ func convSlices(x, kernel *graph.Node, stride, pad int) *graph.Node {
 type patchConv struct {
 	n, h, w, cin, cout, k, stride, pad, ho, wo int
 
+	// parts is how many equal groups of images the gathers, scatters and
+	// their products are split into (see ConvBatchParts).
+	parts int
+
 	// Gather indices, built once per graph and shared by all products.
-	pixelIdx, windows, rowStarts *graph.Node
-	pixelPad                     bool // whether pixelIdx uses the appended zero row
+	pixelIdx, rowStarts *graph.Node
+	windows             []*graph.Node // per part
+	partStarts          []*graph.Node // per part: its first row of [M, ...]
+	pixelPad            bool          // whether pixelIdx uses the appended zero row
+}
+
+// ConvBatchParts is how many groups of images ConvGather splits each patch
+// gather, col2im scatter and their matrix products into. The Go backend runs
+// Gather and Scatter on one core, but runs independent graph nodes
+// concurrently: split by images, the groups' copies run side by side, and
+// each group's patch matrix (9x its input) is alive for a shorter time. Any
+// value gives the same numbers; a batch that does not divide evenly uses the
+// largest divisor of its size below this. 4 was the best measured on 2
+// cores (docs/performance.md: IG-100 +28%, the WRN-16-4 ART step's peak
+// memory 7.3 -> 4.7 GB). In WebAssembly, which has one thread, it is 1.
+var ConvBatchParts = defaultConvBatchParts()
+
+func defaultConvBatchParts() int {
+	if runtime.GOARCH == "wasm" {
+		return 1
+	}
+	return 4
 }
 
 func newPatchConv(x, kernel *graph.Node, stride, pad int) *patchConv {
 	d, kd := x.Shape().Dimensions, kernel.Shape().Dimensions
 	c := &patchConv{n: d[0], h: d[1], w: d[2], cin: d[3], cout: kd[3], k: kd[0], stride: stride, pad: pad}
 	c.ho, c.wo = ConvOutputSize(c.h, c.k, stride, pad), ConvOutputSize(c.w, c.k, stride, pad)
+	c.setParts(ConvBatchParts)
 	return c
+}
+
+// setParts splits the batch into the most groups, up to p, that divide it.
+// A 1x1 unpadded convolution has no gather to split.
+func (c *patchConv) setParts(p int) {
+	p = max(1, min(p, c.n))
+	for c.n%p != 0 {
+		p--
+	}
+	if c.plainSlice() {
+		p = 1
+	}
+	c.parts = p
+	c.windows = make([]*graph.Node, p)
+	c.partStarts = make([]*graph.Node, p)
+}
+
+// partImages is the number of images in each part.
+func (c *patchConv) partImages() int { return c.n / c.parts }
+
+// partRows is the number of patch-matrix rows of each part.
+func (c *patchConv) partRows() int { return c.rows() / c.parts }
+
+// rowPart returns part j's rows of m [M, C] (one contiguous block, copied
+// by a single GatherSlices: Slice copies element by element).
+func (c *patchConv) rowPart(m *graph.Node, j int) *graph.Node {
+	if c.parts == 1 {
+		return m
+	}
+	if c.partStarts[j] == nil {
+		c.partStarts[j] = graph.ConstTensor(m.Graph(), tensors.FromFlatDataAndDimensions([]int32{int32(j * c.partRows())}, 1))
+	}
+	return graph.GatherSlices(m, []int{0}, c.partStarts[j], []int{c.partRows()}, false)
+}
+
+// joinParts concatenates the parts' results along axis 0.
+func joinParts(parts []*graph.Node) *graph.Node {
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return graph.Concatenate(parts, 0)
 }
 
 // plainSlice reports whether P is a (strided) slice of x, as for 1x1
@@ -240,56 +306,70 @@ func (c *patchConv) rows() int { return c.n * c.ho * c.wo }
 
 func (c *patchConv) taps() int { return c.k * c.k }
 
-// windowStarts returns the GatherSlices start rows [N,Ho,Wo,k,1] into the
-// flattened zero-padded input [N*(H+2p)*(W+2p), Cin]: for output pixel
-// (oy, ox) and kernel row i, the first of the k adjacent pixels
-// (oy*s+i, ox*s .. ox*s+k-1) of the padded image that the row reads.
-func (c *patchConv) windowStarts(g *graph.Graph) *graph.Node {
-	if c.windows != nil {
-		return c.windows
+// windowStarts returns part j's GatherSlices start rows [N/parts,Ho,Wo,k,1]
+// into the flattened zero-padded input [N*(H+2p)*(W+2p), Cin]: for output
+// pixel (oy, ox) and kernel row i, the first of the k adjacent pixels
+// (oy*s+i, ox*s .. ox*s+k-1) of the padded image that the row reads. Part
+// 0's rows are also its starts into the part's own padded images.
+func (c *patchConv) windowStarts(g *graph.Graph, j int) *graph.Node {
+	if c.windows[j] != nil {
+		return c.windows[j]
 	}
 	hp, wp := c.h+2*c.pad, c.w+2*c.pad
-	idx := make([]int32, c.rows()*c.k)
-	for b := 0; b < c.n; b++ {
+	np := c.partImages()
+	idx := make([]int32, c.partRows()*c.k)
+	for b := 0; b < np; b++ {
 		for oy := 0; oy < c.ho; oy++ {
 			for ox := 0; ox < c.wo; ox++ {
 				at := ((b*c.ho+oy)*c.wo + ox) * c.k
 				for i := 0; i < c.k; i++ {
-					idx[at+i] = int32(b*hp*wp + (oy*c.stride+i)*wp + ox*c.stride)
+					idx[at+i] = int32((j*np+b)*hp*wp + (oy*c.stride+i)*wp + ox*c.stride)
 				}
 			}
 		}
 	}
-	c.windows = graph.ConstTensor(g, tensors.FromFlatDataAndDimensions(idx, c.n, c.ho, c.wo, c.k, 1))
-	return c.windows
+	c.windows[j] = graph.ConstTensor(g, tensors.FromFlatDataAndDimensions(idx, np, c.ho, c.wo, c.k, 1))
+	return c.windows[j]
 }
 
-// patches is P(x): the im2col matrix [M, T*Cin] of x [N,H,W,Cin]. The k
-// taps of a kernel row are adjacent pixels of the zero-padded image, so one
-// GatherSlices copies each kernel row's k*Cin values in one piece: a third
-// of the copies (of three times the size) of gathering pixel by pixel.
-func (c *patchConv) patches(x *graph.Node) *graph.Node {
+// paddedRows returns x [N,H,W,Cin] zero-padded and flattened to
+// [N*(H+2p)*(W+2p), Cin], the rows the patch gathers read.
+func (c *patchConv) paddedRows(x *graph.Node) *graph.Node {
+	if c.pad > 0 {
+		x = graph.Pad(x, graph.ScalarZero(x.Graph(), x.DType()), compute.PadAxis{},
+			compute.PadAxis{Start: c.pad, End: c.pad}, compute.PadAxis{Start: c.pad, End: c.pad}, compute.PadAxis{})
+	}
+	return graph.Reshape(x, c.n*(c.h+2*c.pad)*(c.w+2*c.pad), c.cin)
+}
+
+// patchParts returns P(x), the im2col matrix [M, T*Cin] of x [N,H,W,Cin],
+// as its parts' row blocks [M/parts, T*Cin]. The k taps of a kernel row are
+// adjacent pixels of the zero-padded image, so one GatherSlices copies each
+// kernel row's k*Cin values in one piece: a third of the copies (of three
+// times the size) of gathering pixel by pixel.
+func (c *patchConv) patchParts(x *graph.Node) []*graph.Node {
 	if c.plainSlice() {
 		if c.stride > 1 {
 			x = graph.Slice(x, graph.AxisRange(), graph.AxisRange().Stride(c.stride),
 				graph.AxisRange().Stride(c.stride), graph.AxisRange())
 		}
-		return graph.Reshape(x, c.rows(), c.cin)
+		return []*graph.Node{graph.Reshape(x, c.rows(), c.cin)}
 	}
-	if c.pad > 0 {
-		x = graph.Pad(x, graph.ScalarZero(x.Graph(), x.DType()), compute.PadAxis{},
-			compute.PadAxis{Start: c.pad, End: c.pad}, compute.PadAxis{Start: c.pad, End: c.pad}, compute.PadAxis{})
+	flat := c.paddedRows(x)
+	ps := make([]*graph.Node, c.parts)
+	for j := range ps {
+		p := graph.GatherSlices(flat, []int{0}, c.windowStarts(x.Graph(), j), []int{c.k}, false)
+		ps[j] = graph.Reshape(p, c.partRows(), c.taps()*c.cin)
 	}
-	flat := graph.Reshape(x, c.n*(c.h+2*c.pad)*(c.w+2*c.pad), c.cin)
-	p := graph.GatherSlices(flat, []int{0}, c.windowStarts(x.Graph()), []int{c.k}, false)
-	return graph.Reshape(p, c.rows(), c.taps()*c.cin)
+	return ps
 }
 
-// unpatch is P^T: it adds the rows of da [M, T*Cin] back onto the pixels of
-// [N,H,W,Cin] they were read from, by one window ScatterSum into the padded
-// image (the adjoint of patches' GatherSlices). GoMLX cannot differentiate a
-// window scatter, so da enters it through StopGradient: callers provide the
-// gradient themselves (convT does, through withGradients).
+// unpatch is P^T for one part: it adds the rows of da [M/parts, T*Cin] back
+// onto the pixels of the part's images [N/parts,H,W,Cin] they were read
+// from, by one window ScatterSum into the padded images (the adjoint of
+// patchParts' GatherSlices). GoMLX cannot differentiate a window scatter, so
+// da enters it through StopGradient: callers provide the gradient themselves
+// (convT does, through withGradients).
 func (c *patchConv) unpatch(da *graph.Node) *graph.Node {
 	if c.plainSlice() {
 		dx := graph.Reshape(da, c.n, c.ho, c.wo, c.cin)
@@ -304,30 +384,32 @@ func (c *patchConv) unpatch(da *graph.Node) *graph.Node {
 			compute.PadAxis{}, spread(c.h, c.ho), spread(c.w, c.wo), compute.PadAxis{})
 	}
 	g := da.Graph()
+	np := c.partImages()
 	hp, wp := c.h+2*c.pad, c.w+2*c.pad
-	zeros := graph.Zeros(g, shapes.Make(da.DType(), c.n*hp*wp, c.cin))
-	upd := graph.StopGradient(graph.Reshape(da, c.n, c.ho, c.wo, c.k, c.k, c.cin))
-	sum := graph.BackendScatterSum(zeros, c.windowStarts(g), upd, 4, []int{4, 5}, nil, []int{0}, false, false)
+	zeros := graph.Zeros(g, shapes.Make(da.DType(), np*hp*wp, c.cin))
+	upd := graph.StopGradient(graph.Reshape(da, np, c.ho, c.wo, c.k, c.k, c.cin))
+	sum := graph.BackendScatterSum(zeros, c.windowStarts(g, 0), upd, 4, []int{4, 5}, nil, []int{0}, false, false)
 	if c.pad == 0 {
-		return graph.Reshape(sum, c.n, c.h, c.w, c.cin)
+		return graph.Reshape(sum, np, c.h, c.w, c.cin)
 	}
 	return c.crop(sum)
 }
 
-// crop returns the interior [N,H,W,C] of the flattened padded image
-// [N*(H+2p)*(W+2p), C], one image row per GatherSlices copy (Slice copies
-// element by element).
+// crop returns the interior [N/parts,H,W,C] of one part's flattened padded
+// images [N/parts*(H+2p)*(W+2p), C], one image row per GatherSlices copy
+// (Slice copies element by element).
 func (c *patchConv) crop(padded *graph.Node) *graph.Node {
 	g := padded.Graph()
+	np := c.partImages()
 	if c.rowStarts == nil {
 		hp, wp := c.h+2*c.pad, c.w+2*c.pad
-		idx := make([]int32, c.n*c.h)
-		for b := 0; b < c.n; b++ {
+		idx := make([]int32, np*c.h)
+		for b := 0; b < np; b++ {
 			for r := 0; r < c.h; r++ {
 				idx[b*c.h+r] = int32(b*hp*wp + (r+c.pad)*wp + c.pad)
 			}
 		}
-		c.rowStarts = graph.ConstTensor(g, tensors.FromFlatDataAndDimensions(idx, c.n, c.h, 1))
+		c.rowStarts = graph.ConstTensor(g, tensors.FromFlatDataAndDimensions(idx, np, c.h, 1))
 	}
 	return graph.GatherSlices(padded, []int{0}, c.rowStarts, []int{c.w}, false)
 }
@@ -336,8 +418,11 @@ func (c *patchConv) crop(padded *graph.Node) *graph.Node {
 func (c *patchConv) conv(x, w *graph.Node) *graph.Node {
 	return withGradients(x, w, func(x, w *graph.Node) *graph.Node {
 		wm := graph.Reshape(w, c.taps()*c.cin, c.cout)
-		y := graph.DotGeneral(c.patches(x), []int{1}, nil, wm, []int{0}, nil)
-		return graph.Reshape(y, c.n, c.ho, c.wo, c.cout)
+		ys := c.patchParts(x)
+		for j, a := range ys {
+			ys[j] = graph.DotGeneral(a, []int{1}, nil, wm, []int{0}, nil)
+		}
+		return graph.Reshape(joinParts(ys), c.n, c.ho, c.wo, c.cout)
 	},
 		func(v *graph.Node) *graph.Node { return c.convT(v, w) },
 		func(v *graph.Node) *graph.Node { return c.kernelGrad(x, v) })
@@ -352,7 +437,11 @@ func (c *patchConv) convT(v, w *graph.Node) *graph.Node {
 	return withGradients(v, w, func(v, w *graph.Node) *graph.Node {
 		vm := graph.Reshape(v, c.rows(), c.cout)
 		wm := graph.Reshape(w, c.taps()*c.cin, c.cout)
-		dx := c.unpatch(graph.DotGeneral(vm, []int{1}, nil, wm, []int{1}, nil))
+		dxs := make([]*graph.Node, c.parts)
+		for j := range dxs {
+			dxs[j] = c.unpatch(graph.DotGeneral(c.rowPart(vm, j), []int{1}, nil, wm, []int{1}, nil))
+		}
+		dx := joinParts(dxs)
 		if c.plainSlice() {
 			return dx
 		}
@@ -377,14 +466,27 @@ func (c *patchConv) kernelGrad(x, v *graph.Node) *graph.Node {
 		// every layer's patch matrix (9x its input) alive from the forward
 		// pass to this gradient. The barrier is not differentiable; x and v
 		// reach the output through the zero added below (see convT).
-		a := c.patches(graph.SchedulingBarrier(graph.StopGradient(x), graph.StopGradient(v)))
+		// Each part's product is a partial sum of dW.
+		as := c.patchParts(graph.SchedulingBarrier(graph.StopGradient(x), graph.StopGradient(v)))
 		vm := graph.Reshape(v, c.rows(), c.cout)
 		var dw *graph.Node
+		for j, a := range as {
+			vj := c.rowPart(vm, j)
+			var d *graph.Node
+			if c.cout <= c.taps()*c.cin {
+				// dW^T = v^T P(x): transpose the narrower matrix, v.
+				d = graph.DotGeneral(transposeRows(vj), []int{1}, nil, a, []int{0}, nil)
+			} else {
+				d = graph.DotGeneral(transposeRows(a), []int{1}, nil, vj, []int{0}, nil)
+			}
+			if dw == nil {
+				dw = d
+			} else {
+				dw = graph.Add(dw, d)
+			}
+		}
 		if c.cout <= c.taps()*c.cin {
-			// dW^T = v^T P(x): transpose the narrower matrix, v.
-			dw = graph.Transpose(graph.DotGeneral(transposeRows(vm), []int{1}, nil, a, []int{0}, nil), 0, 1)
-		} else {
-			dw = graph.DotGeneral(transposeRows(a), []int{1}, nil, vm, []int{0}, nil)
+			dw = graph.Transpose(dw, 0, 1)
 		}
 		first := func(m *graph.Node) *graph.Node {
 			return graph.Reshape(graph.Slice(graph.Reshape(m, -1), graph.AxisRange(0, 1)))

@@ -31,15 +31,20 @@ func TestConvGatherGradientsMatchAutodiff(t *testing.T) {
 				}
 				return v
 			}
-			x := tensors.FromFlatDataAndDimensions(normals(2*tc.h*tc.h*tc.cin), 2, tc.h, tc.h, tc.cin)
+			const n = 4
+			x := tensors.FromFlatDataAndDimensions(normals(n*tc.h*tc.h*tc.cin), n, tc.h, tc.h, tc.cin)
 			w := tensors.FromFlatDataAndDimensions(normals(tc.k*tc.k*tc.cin*tc.cout), tc.k, tc.k, tc.cin, tc.cout)
-			r := tensors.FromFlatDataAndDimensions(normals(2*ho*ho*tc.cout), 2, ho, ho, tc.cout)
+			r := tensors.FromFlatDataAndDimensions(normals(n*ho*ho*tc.cout), n, ho, ho, tc.cout)
 			names := []string{"y", "dx", "dw", "d|dx|^2/dw", "d|dx|^2/dx", "d|dw|^2/dx", "d|dw|^2/dr", "d|d|dx|^2/dw|^2/dx"}
-			run := func(custom bool) [][]float64 {
+			// parts 0 is GoMLX's autodiff of convGatherAutodiff; otherwise
+			// the hand-written gradients with the batch in that many parts.
+			run := func(parts int) [][]float64 {
 				e := graph.MustNewExec(b, func(x, w, r *graph.Node) []*graph.Node {
 					var y *graph.Node
-					if custom {
-						y = newPatchConv(x, w, tc.stride, tc.pad).conv(x, w)
+					if parts > 0 {
+						c := newPatchConv(x, w, tc.stride, tc.pad)
+						c.setParts(parts)
+						y = c.conv(x, w)
 					} else {
 						y = convGatherAutodiff(x, w, tc.stride, tc.pad)
 					}
@@ -63,7 +68,7 @@ func TestConvGatherGradientsMatchAutodiff(t *testing.T) {
 				}
 				return vals
 			}
-			want, got := run(false), run(true)
+			want := run(0)
 			for q := range want {
 				scale := 0.0
 				for _, v := range want[q] {
@@ -72,9 +77,18 @@ func TestConvGatherGradientsMatchAutodiff(t *testing.T) {
 				if scale == 0 {
 					t.Fatalf("%s is identically zero: the comparison would prove nothing", names[q])
 				}
-				for i := range want[q] {
-					if d := math.Abs(got[q][i] - want[q][i]); d > 1e-10*scale {
-						t.Fatalf("%s[%d] = %.12g, autodiff gives %.12g", names[q], i, got[q][i], want[q][i])
+			}
+			for _, parts := range []int{1, 2, 3, 4} {
+				got := run(parts)
+				for q := range want {
+					scale := 0.0
+					for _, v := range want[q] {
+						scale = math.Max(scale, math.Abs(v))
+					}
+					for i := range want[q] {
+						if d := math.Abs(got[q][i] - want[q][i]); d > 1e-10*scale {
+							t.Fatalf("batch in %d parts: %s[%d] = %.12g, autodiff gives %.12g", parts, names[q], i, got[q][i], want[q][i])
+						}
 					}
 				}
 			}
