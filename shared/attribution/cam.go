@@ -1,8 +1,12 @@
 package attribution
 
 import (
+	"math"
+
 	"github.com/artrobust/art/shared/model"
+	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
 )
 
 // CAM is the class activation map of Zhou et al. (CVPR 2016): the last
@@ -56,9 +60,50 @@ func (m GradCAM) lowRes(net *model.Net, x, targets *graph.Node) *graph.Node {
 	return graph.Max(cam, graph.ZerosLike(cam))
 }
 
-// upsampleToInput resizes an [N,h,w] map bilinearly to x's [N,H,W,C].
+// upsampleToInput resizes an [N,h,w] map bilinearly to x's [N,H,W,C]: the
+// interpolation of GoMLX's Interpolate(...).Bilinear() (half-pixel centres),
+// written as two products with constant interpolation matrices, R_H m R_W^T.
+// Interpolate clamps its sample indices with a Clamp op, which GoMLX's ONNX
+// Runtime backend does not have; the products run on every backend.
 func upsampleToInput(cam, x *graph.Node) *graph.Node {
-	d := x.Shape().Dimensions
-	up := graph.Interpolate(graph.InsertAxes(cam, 3), -1, d[1], d[2], -1).Bilinear().Done()
-	return graph.BroadcastToDims(up, d...)
+	d, c := x.Shape().Dimensions, cam.Shape().Dimensions
+	g := cam.Graph()
+	rh := graph.ConstTensor(g, bilinearMatrix(d[1], c[1], cam.DType())) // [H, h]
+	rw := graph.ConstTensor(g, bilinearMatrix(d[2], c[2], cam.DType())) // [W, w]
+	t := graph.DotGeneral(cam, []int{2}, nil, rw, []int{1}, nil)        // [N, h, W]
+	up := graph.DotGeneral(t, []int{1}, nil, rh, []int{1}, nil)         // [N, W, H]
+	up = graph.Transpose(up, 1, 2)                                      // [N, H, W]
+	return graph.BroadcastToDims(graph.InsertAxes(up, 3), d...)
+}
+
+// bilinearMatrix is the [out, in] matrix of bilinear resampling from in to
+// out samples with half-pixel centres, row o holding the weights of output
+// sample o: the span of min(in, 3) input samples and the triangle weights
+// that GoMLX's Interpolate uses, normalised to sum 1.
+func bilinearMatrix(out, in int, dtype dtypes.DType) *tensors.Tensor {
+	m := make([]float64, out*in)
+	scale := float64(in) / float64(out)
+	span := min(in, 3)
+	for o := range out {
+		at := (float64(o) + 0.5) * scale
+		start := math.Ceil(at - 1.5)
+		start = math.Max(0, math.Min(start, float64(in-span)))
+		var sum float64
+		w := make([]float64, span)
+		for s := range span {
+			w[s] = math.Max(1-math.Abs(start-at+float64(s)+0.5), 0)
+			sum += w[s]
+		}
+		for s := range span {
+			m[o*in+int(start)+s] = w[s] / sum
+		}
+	}
+	if dtype == dtypes.Float64 {
+		return tensors.FromFlatDataAndDimensions(m, out, in)
+	}
+	f := make([]float32, len(m))
+	for i, v := range m {
+		f[i] = float32(v)
+	}
+	return tensors.FromFlatDataAndDimensions(f, out, in)
 }
