@@ -96,7 +96,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-iters, -batch and -conv-parts must be at least 1")
 	}
 	model.ConvBatchParts = *parts
-	backend, err := newBackend()
+	backend, err := newBackend(trainingWork)
 	if err != nil {
 		return err
 	}

@@ -14,13 +14,29 @@ import (
 )
 
 // The compute engine: GoMLX's pure-Go backend needs nothing and is the
-// default. ONNX Runtime (GoMLX's compute-onnx backend) is used only when
-// asked for: ART_ORT_LIB names its shared library, or "auto" looks for it
-// (see ortSearchPaths). It is not chosen by itself because on this
-// project's machines it was slower than the Go backend on every benchmark
-// (docs/performance.md) and cannot run Grad-CAM (no Clamp). GOMLX_BACKEND
-// always wins. The library is the one inside the npm package
-// onnxruntime-node (`./build.sh ort` fetches it).
+// default. ONNX Runtime (GoMLX's compute-onnx backend) is the fast path for
+// attributions: measured side by side on this project's 2-core machine
+// (docs/performance.md), it ran IG-100 and the IFIA step 1.3-1.5x faster
+// than the Go backend, but the training steps only 0.65-0.9x as fast. So the
+// commands that mostly compute attributions and attribution attacks (eval,
+// explain, attack, localize) use it by themselves when its library is found
+// (see ortSearchPaths), and training uses it only when asked. ART_ORT_LIB
+// names the library for every command ("auto": search for it; "off": the
+// Go backend everywhere). GOMLX_BACKEND always wins. The library is the one
+// inside the npm package onnxruntime-node (`./build.sh ort` fetches it).
+
+// work is what a command mostly computes: it decides whether art picks ONNX
+// Runtime without being asked.
+type work int
+
+const (
+	// trainingWork: training steps, and art bench, which compares the
+	// engines only when asked. ONNX Runtime only through ART_ORT_LIB.
+	trainingWork work = iota
+	// attributionWork: attributions and attribution attacks. ONNX Runtime
+	// whenever its library is found, unless ART_ORT_LIB=off.
+	attributionWork
+)
 
 // ortLibEnv names the ONNX Runtime shared library to use when GOMLX_BACKEND
 // is unset; "auto" searches ortSearchPaths; "off", empty or unset keeps the
@@ -69,7 +85,7 @@ type engineChoice struct {
 
 // chooseEngine applies the rules above. lookup is os.LookupEnv (a parameter
 // for tests).
-func chooseEngine(lookup func(string) (string, bool), search []string) (engineChoice, error) {
+func chooseEngine(lookup func(string) (string, bool), search []string, w work) (engineChoice, error) {
 	if c, ok := lookup(compute.ConfigEnvVar); ok && c != "" {
 		return engineChoice{config: c, why: "set by " + compute.ConfigEnvVar}, nil
 	}
@@ -87,7 +103,7 @@ func chooseEngine(lookup func(string) (string, bool), search []string) (engineCh
 			}
 			return engineChoice{config: ortConfig(lib), why: "set by " + ortLibEnv}, nil
 		}
-	} else {
+	} else if w != attributionWork {
 		return goBackend, nil
 	}
 	for _, p := range search {
@@ -127,15 +143,19 @@ func ortConfig(lib string) string {
 	return fmt.Sprintf("onnx:%s,intra_op_num_threads=%d", lib, runtime.NumCPU())
 }
 
-// newBackend starts the engine chooseEngine picks. An ONNX Runtime library
-// found by art that fails to load leaves a note on stderr and the Go
-// backend; one named by the user is an error.
-func newBackend() (compute.Backend, error) {
-	return startEngine(os.LookupEnv, ortSearchPaths(), os.Stderr)
+// newBackend starts the engine chooseEngine picks for w. An ONNX Runtime
+// library found by art that fails to load leaves a note on stderr and the Go
+// backend; one named by the user is an error. When art picks ONNX Runtime
+// by itself for attributions it says so on stderr, once per process.
+func newBackend(w work) (compute.Backend, error) {
+	return startEngine(os.LookupEnv, ortSearchPaths(), os.Stderr, w)
 }
 
-func startEngine(lookup func(string) (string, bool), search []string, stderr io.Writer) (compute.Backend, error) {
-	choice, err := chooseEngine(lookup, search)
+// autoNoted is whether the note on an ONNX Runtime art picked was written.
+var autoNoted bool
+
+func startEngine(lookup func(string) (string, bool), search []string, stderr io.Writer, w work) (compute.Backend, error) {
+	choice, err := chooseEngine(lookup, search, w)
 	if err != nil {
 		return nil, err
 	}
@@ -146,6 +166,10 @@ func startEngine(lookup func(string) (string, bool), search []string, stderr io.
 	if err != nil && choice.auto {
 		fmt.Fprintf(stderr, "note: ONNX Runtime (%s) did not start, using the Go backend: %v\n", choice.why, err)
 		return compute.NewWithConfig("go")
+	}
+	if err == nil && choice.auto && !autoNoted {
+		autoNoted = true
+		fmt.Fprintf(stderr, "engine: ONNX Runtime, %s (%s=off for the Go backend)\n", choice.why, ortLibEnv)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("starting the compute backend %q (%s): %w", choice.config, choice.why, err)

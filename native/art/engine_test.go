@@ -44,7 +44,8 @@ func envLookup(env map[string]string) func(string) (string, bool) {
 }
 
 // TestEngineChoiceOrder checks the documented order: GOMLX_BACKEND, then
-// ART_ORT_LIB, then the search paths, then the Go backend.
+// ART_ORT_LIB, then (for attribution work, or ART_ORT_LIB=auto) the search
+// paths, then the Go backend.
 func TestEngineChoiceOrder(t *testing.T) {
 	dir := t.TempDir()
 	lib := filepath.Join(dir, ortLibName)
@@ -55,20 +56,25 @@ func TestEngineChoiceOrder(t *testing.T) {
 	cases := []struct {
 		env    map[string]string
 		search []string
+		w      work
 		want   string // config prefix; "" for an error
 	}{
-		{map[string]string{"GOMLX_BACKEND": "xla:cpu", ortLibEnv: lib}, []string{lib}, "xla:cpu"},
-		{nil, []string{missing, lib}, "go"},
-		{map[string]string{ortLibEnv: "auto"}, []string{missing, lib}, "onnx:" + lib + ","},
-		{map[string]string{ortLibEnv: "auto"}, []string{missing}, "go"},
-		{map[string]string{ortLibEnv: "off"}, []string{lib}, "go"},
-		{map[string]string{ortLibEnv: lib}, nil, "onnx:" + lib + ","},
-		{map[string]string{ortLibEnv: missing}, []string{lib}, ""},
-		{map[string]string{ortLibEnv: dir}, nil, ""},
-		{map[string]string{ortLibEnv: lib + ",x"}, nil, ""},
+		{map[string]string{"GOMLX_BACKEND": "xla:cpu", ortLibEnv: lib}, []string{lib}, attributionWork, "xla:cpu"},
+		{nil, []string{missing, lib}, trainingWork, "go"},
+		{nil, []string{missing, lib}, attributionWork, "onnx:" + lib + ","},
+		{nil, []string{missing}, attributionWork, "go"},
+		{map[string]string{ortLibEnv: "auto"}, []string{missing, lib}, trainingWork, "onnx:" + lib + ","},
+		{map[string]string{ortLibEnv: "auto"}, []string{missing}, trainingWork, "go"},
+		{map[string]string{ortLibEnv: "off"}, []string{lib}, trainingWork, "go"},
+		{map[string]string{ortLibEnv: "off"}, []string{lib}, attributionWork, "go"},
+		{map[string]string{ortLibEnv: ""}, []string{lib}, attributionWork, "go"},
+		{map[string]string{ortLibEnv: lib}, nil, trainingWork, "onnx:" + lib + ","},
+		{map[string]string{ortLibEnv: missing}, []string{lib}, attributionWork, ""},
+		{map[string]string{ortLibEnv: dir}, nil, trainingWork, ""},
+		{map[string]string{ortLibEnv: lib + ",x"}, nil, trainingWork, ""},
 	}
 	for i, c := range cases {
-		got, err := chooseEngine(envLookup(c.env), c.search)
+		got, err := chooseEngine(envLookup(c.env), c.search, c.w)
 		if !ortLinked && c.env["GOMLX_BACKEND"] == "" {
 			if err != nil || got.config != "go" {
 				t.Errorf("case %d without ONNX Runtime compiled in: %q, %v; want the Go backend", i, got.config, err)
@@ -98,20 +104,20 @@ func TestFoundLibraryThatFailsFallsBackToGo(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stderr bytes.Buffer
-	b, err := startEngine(envLookup(map[string]string{ortLibEnv: "auto"}), []string{lib}, &stderr)
+	b, err := startEngine(envLookup(map[string]string{ortLibEnv: "auto"}), []string{lib}, &stderr, trainingWork)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if b.String() != "go" || !strings.Contains(stderr.String(), "using the Go backend") {
 		t.Errorf("backend %s, note %q; want the Go backend and a note", b, stderr.String())
 	}
-	if _, err := startEngine(envLookup(map[string]string{ortLibEnv: lib}), nil, &stderr); err == nil {
+	if _, err := startEngine(envLookup(map[string]string{ortLibEnv: lib}), nil, &stderr, trainingWork); err == nil {
 		t.Error("ART_ORT_LIB naming a broken library was accepted")
 	}
 }
 
 // engineOutputs are the numbers TestORTMatchesGoBackend compares.
-type engineOutputs struct{ logits, ig, artLoss, artLossGrad []float32 }
+type engineOutputs struct{ logits, ig, gradCAM, artLoss, artLossGrad []float32 }
 
 func engineRun(t *testing.T, b compute.Backend, cfg model.Config, x []float32, labels []int) engineOutputs {
 	t.Helper()
@@ -151,11 +157,14 @@ func engineRun(t *testing.T, b compute.Backend, cfg model.Config, x []float32, l
 	if err != nil {
 		t.Fatal(err)
 	}
+	if o.gradCAM, err = attribution.Attribute(net, attribution.GradCAM{Act: model.ReLU}, x, labels); err != nil {
+		t.Fatal(err)
+	}
 	return o
 }
 
 // TestORTMatchesGoBackend checks that ONNX Runtime computes the same logits,
-// Integrated Gradients map, ART loss and its input gradient as the Go
+// Integrated Gradients and Grad-CAM maps, ART loss and its input gradient as the Go
 // backend, to 1e-4 of each quantity's largest magnitude (3e-4 for the
 // gradient), on a WRN-10-1 (it has stride-2 3x3 and 1x1 convolutions).
 func TestORTMatchesGoBackend(t *testing.T) {
@@ -187,7 +196,8 @@ func TestORTMatchesGoBackend(t *testing.T) {
 		name      string
 		want, got []float32
 		tol       float64
-	}{{"logits", want.logits, got.logits, 1e-4}, {"IG map", want.ig, got.ig, 1e-4}, {"ART loss", want.artLoss, got.artLoss, 1e-4},
+	}{{"logits", want.logits, got.logits, 1e-4}, {"IG map", want.ig, got.ig, 1e-4},
+		{"Grad-CAM map", want.gradCAM, got.gradCAM, 1e-4}, {"ART loss", want.artLoss, got.artLoss, 1e-4},
 		{"ART loss input gradient", want.artLossGrad, got.artLossGrad, 3e-4}} {
 		scale := 0.0
 		for _, v := range q.want {

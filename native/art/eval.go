@@ -532,7 +532,7 @@ func Evaluate(o EvalOptions, stdout, stderr io.Writer) ([]ModelReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	backend, err := newBackend()
+	backend, err := newBackend(attributionWork)
 	if err != nil {
 		return nil, err
 	}

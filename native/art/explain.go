@@ -235,7 +235,7 @@ func loadCheckpoint(path string) (*model.Net, checkpoint.Meta, error) {
 	if err != nil {
 		return nil, checkpoint.Meta{}, err
 	}
-	backend, err := newBackend()
+	backend, err := newBackend(attributionWork)
 	if err != nil {
 		return nil, checkpoint.Meta{}, err
 	}

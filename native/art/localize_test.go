@@ -408,7 +408,7 @@ func randomCheckpoint(t *testing.T, classes, size int) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	backend, err := newBackend()
+	backend, err := newBackend(trainingWork)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func TestMapSensitivityKnownValues(t *testing.T) {
 
 func loadTest(t *testing.T, ck string, seed uint64) (*model.Net, *data.Dataset) {
 	t.Helper()
-	backend, err := newBackend()
+	backend, err := newBackend(trainingWork)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -370,7 +370,7 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return nil, err
 	}
-	backend, err := newBackend()
+	backend, err := newBackend(trainingWork)
 	if err != nil {
 		return nil, err
 	}
