@@ -49,6 +49,9 @@ type BenchResult struct {
 	RSSStartMB float64 `json:"rss_start_mb"`
 	RSSWarmMB  float64 `json:"rss_warm_mb"`
 	RSSEndMB   float64 `json:"rss_end_mb"`
+	// MemLimitMB is the soft memory limit set after the warm-up (0: none,
+	// GOMEMLIMIT chose).
+	MemLimitMB float64 `json:"mem_limit_mb,omitempty"`
 	// GFLOP is the matrix-product work of one iteration (see
 	// passesPerStep) and GFLOPs the median rate; 0 where not counted.
 	GFLOP  float64 `json:"gflop,omitempty"`
@@ -210,8 +213,12 @@ func printBenchLine(w io.Writer, r BenchResult) {
 	if r.Compiled > 0 {
 		extra += fmt.Sprintf("; %d graph(s) compiled", r.Compiled)
 	}
-	fmt.Fprintf(w, "%-22s %10.3f %-9s (best %.3f; warm-up %.2fs; peak RSS %.0f MB; RSS %.0f MB after warm-up, %.0f MB at the end%s)\n",
-		name, r.Median, r.Unit, r.Best, r.WarmUp, r.PeakRSSMB, r.RSSWarmMB, r.RSSEndMB, extra)
+	limit := ""
+	if r.MemLimitMB > 0 {
+		limit = fmt.Sprintf(" (limit %.0f)", r.MemLimitMB)
+	}
+	fmt.Fprintf(w, "%-22s %10.3f %-9s (best %.3f; warm-up %.2fs; peak RSS %.0f MB; RSS %.0f MB after warm-up, %.0f MB at the end%s%s)\n",
+		name, r.Median, r.Unit, r.Best, r.WarmUp, r.PeakRSSMB, r.RSSWarmMB, r.RSSEndMB, limit, extra)
 }
 
 // timeIt runs fn once to warm up (compilation) and then iters times. The
@@ -219,7 +226,12 @@ func printBenchLine(w io.Writer, r BenchResult) {
 // this workload's peak; RSSWarmMB and RSSEndMB, the resident size after the
 // warm-up and after the last iteration, show whether memory grows over a
 // long run (-iters).
+//
+// As art train does, it then sets a soft memory limit above the resident
+// size after the warm-up (see limitMemoryAfterWarmUp), cleared again at the
+// next workload.
 func timeIt(iters int, work float64, unit string, fn func() error) (BenchResult, error) {
+	clearMemoryLimit()
 	resetPeakRSS()
 	r := BenchResult{Unit: unit}
 	r.RSSStartMB, _ = rssMB()
@@ -229,6 +241,8 @@ func timeIt(iters int, work float64, unit string, fn func() error) (BenchResult,
 	}
 	r.WarmUp = time.Since(t0).Seconds()
 	r.RSSWarmMB, _ = rssMB()
+	r.MemLimitMB = limitMemoryAfterWarmUp()
+	defer clearMemoryLimit()
 	for range iters {
 		t := time.Now()
 		if err := fn(); err != nil {

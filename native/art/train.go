@@ -501,6 +501,8 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 	fmt.Fprintf(stdout, "training %s (%d parameters) on %s: %s, %d images, %d steps of %d (%d epochs) from step %d\n",
 		net.Config.Name(), net.Config.NumParams(), spec, tc.Method, epochLen, total, o.Batch, o.Epochs, startStep)
 	bar := newBar(total, startStep, o.NoProgress, stderr)
+	clearMemoryLimit()
+	limited := false
 	start := time.Now()
 	var last train.Metrics
 	var order []int
@@ -527,6 +529,11 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 		m, err := tr.Step(x, y, lr, noise)
 		if err != nil {
 			return nil, fmt.Errorf("step %d: %w", step, err)
+		}
+		if !limited {
+			limited = true
+			noteMemoryLimit(stdout, limitMemoryAfterWarmUp())
+			defer clearMemoryLimit()
 		}
 		if !finite(m.Loss) {
 			from, err := retry(&divergedError{fmt.Sprintf("step %d: the loss is %v (lr %g)", step+1, m.Loss, lr)})
