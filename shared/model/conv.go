@@ -235,8 +235,10 @@ type patchConv struct {
 // gather, col2im scatter and their matrix products into. The Go backend runs
 // Gather and Scatter on one core, but runs independent graph nodes
 // concurrently: split by images, the groups' copies run side by side, and
-// each group's patch matrix (9x its input) is alive for a shorter time. Any
-// value gives the same numbers; a batch that does not divide evenly uses the
+// each group's patch matrix (9x its input) is alive for a shorter time. The
+// forward pass and input gradients are the same sums in the same order for
+// any value; the kernel gradient becomes a sum of per-group products, which
+// changes its last bits. A batch that does not divide evenly uses the
 // largest divisor of its size below this. 4 was the best measured on 2
 // cores (docs/performance.md: IG-100 +28%, the WRN-16-4 ART step's peak
 // memory 7.3 -> 4.7 GB). In WebAssembly, which has one thread, it is 1.
