@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -45,6 +46,10 @@ func TestNaNRetriesReduceTheLearningRateAndFinish(t *testing.T) {
 	}
 	if ck.Meta.Training.Step != 3 {
 		t.Errorf("checkpoint at step %d, want 3", ck.Meta.Training.Step)
+	}
+	// The steps redone after the retry are logged once.
+	if got := loggedSteps(t, o.Out); !slices.Equal(got, []int{1, 2, 3}) {
+		t.Errorf("metrics.jsonl logs steps %v, want [1 2 3]", got)
 	}
 }
 

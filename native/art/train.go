@@ -410,12 +410,29 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 	if o.MaxSteps > 0 {
 		total = min(total, o.MaxSteps)
 	}
-	logFile, err := os.OpenFile(filepath.Join(o.Out, "metrics.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
+	logPath := filepath.Join(o.Out, "metrics.jsonl")
+	var logFile *os.File
+	var logEnc *json.Encoder
+	// openLog starts the metrics log at step: the records of later steps
+	// (from an earlier run, or before a retry) are dropped first.
+	openLog := func(step int) error {
+		if logFile != nil {
+			logFile.Close()
+		}
+		if err := trimMetricsLog(logPath, step); err != nil {
+			return fmt.Errorf("the metrics log: %w", err)
+		}
+		f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return err
+		}
+		logFile, logEnc = f, json.NewEncoder(f)
+		return nil
+	}
+	if err := openLog(startStep); err != nil {
 		return nil, err
 	}
-	defer logFile.Close()
-	logEnc := json.NewEncoder(logFile)
+	defer func() { logFile.Close() }()
 
 	var interrupted atomic.Bool
 	sig := make(chan os.Signal, 1)
@@ -481,6 +498,9 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 		retries++
 		o.LRScale *= o.NaNLRFactor
 		from := int(ck.Meta.Training.Step)
+		if err := openLog(from); err != nil {
+			return 0, err
+		}
 		fmt.Fprintf(stdout, "\n%s; retry %d of %d from the checkpoint at step %d with the learning rate scaled by %g\n",
 			d.what, retries, o.NaNRetries, from, o.LRScale)
 		return from, nil
@@ -591,7 +611,7 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 	}
 	_ = bar.Finish()
 	res.Seconds = time.Since(start).Seconds()
-	if err := writeCurves(filepath.Join(o.Out, "metrics.jsonl"), filepath.Join(o.Out, "curves.png")); err != nil {
+	if err := writeCurves(logPath, filepath.Join(o.Out, "curves.png")); err != nil {
 		fmt.Fprintf(stderr, "warning: plotting the training curves: %v\n", err)
 	}
 	fmt.Fprintf(stdout, "done: %d steps in %s; last batch loss %.4f; clean acc %.3f, PGD acc %.3f; checkpoint %s\n",

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"io"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -65,10 +67,25 @@ func TestResumeReproducesAnUninterruptedRun(t *testing.T) {
 			if ck.Meta.Training.Step != 2 {
 				t.Fatalf("the interrupted run's checkpoint is at step %d, want 2", ck.Meta.Training.Step)
 			}
+			// As if the run had been killed after logging steps past its
+			// checkpoint, the last line cut short: the resumed run's log
+			// must still hold each step once.
+			logPath := filepath.Join(split.Out, "metrics.jsonl")
+			f, err := os.OpenFile(logPath, os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.WriteString(`{"kind":"step","step":3,"loss":9}` + "\n" + `{"kind":"st`); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
 			split.MaxSteps = 0
 			split.Resume = true
 			if _, err := Train(split, io.Discard, io.Discard); err != nil {
 				t.Fatal(err)
+			}
+			if a, b := loggedSteps(t, whole.Out), loggedSteps(t, split.Out); !slices.Equal(a, b) {
+				t.Errorf("logged steps: %v uninterrupted, %v resumed", a, b)
 			}
 			a := readTensors(t, filepath.Join(whole.Out, "model.ckpt"))
 			b := readTensors(t, filepath.Join(split.Out, "model.ckpt"))

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// trimMetricsLog keeps only the records of steps up to step in the metrics
+// log at path, so that a run that goes on from the checkpoint of that step
+// (-resume, or a -nan-retries retry) does not log the steps after it twice,
+// and a fresh run (step 0) does not append to an earlier run's log. Lines
+// that are not records (a line cut short when a run was killed) are dropped.
+// The file is replaced atomically; a missing file is not an error.
+func trimMetricsLog(path string, step int) error {
+	old, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var kept bytes.Buffer
+	sc := bufio.NewScanner(bytes.NewReader(old))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var r EpochRecord
+		if json.Unmarshal(sc.Bytes(), &r) != nil || r.Step > step {
+			continue
+		}
+		kept.Write(sc.Bytes())
+		kept.WriteByte('\n')
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	if bytes.Equal(kept.Bytes(), old) {
+		return nil
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".metrics-*.jsonl")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(kept.Bytes()); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
