@@ -59,7 +59,7 @@ func runAttack(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.Keep, "keep", o.Keep, "iterate kept: kendall, topk, spearman, center or target-mse (empty: the attack's default)")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed")
 	fs.StringVar(&o.Out, "out", o.Out, "output directory")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	_, err := Attack(o, stdout)

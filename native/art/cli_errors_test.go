@@ -169,6 +169,11 @@ func TestBadCommandLinesGiveOneLineErrors(t *testing.T) {
 		// arguments no command takes
 		{[]string{"fly"}, `unknown command "fly"`},
 		{[]string{"train", "-out", out, "extra"}, "unexpected arguments"},
+		// flags that do not parse: one line, not the usage
+		{[]string{"train", "-bogus"}, "art train -h"},
+		{[]string{"eval", "-n", "abc"}, `"abc" for flag -n`},
+		{[]string{"localize", "-threshold"}, "-threshold"},
+		{[]string{"bench", "-iters", "1.5"}, "-iters"},
 	} {
 		cmd := artCommand(t, tc.args...)
 		var stderr bytes.Buffer

@@ -38,7 +38,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "Usage: art demo [flags]\n\nTrains a natural WRN-10-1 on the built-in shapes dataset, fine-tunes a copy with ART,\nand evaluates both (clean and PGD accuracy, alignment of input gradients with the image).\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	return Demo(o, stdout, stderr)

@@ -380,7 +380,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "Usage: art eval -ckpt A [-ckpt B ...] [flags]\n\nMeasures clean and PGD accuracy, input-gradient alignment, and attributional robustness\n(IFIA top-k attack and random-sign baseline: top-k intersection, Kendall, Spearman; optionally\nthe mass-centre and targeted attacks). The default -n 1000 with 100 IG steps takes hours on a\n2-core CPU. Quick run: -n 20 -ig-steps 10 -steps 10 -pgd-n 100 -pgd-steps 10 -pgd-sweep ''\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	o.Ckpts = ckpts

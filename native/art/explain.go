@@ -313,7 +313,7 @@ func runExplain(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&o.Sigma, "sigma", o.Sigma, "SmoothGrad / GradientSHAP noise std (pixel units)")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed of the noise and of the shapes test split")
 	fs.StringVar(&o.Out, "out", o.Out, "output directory")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	return Explain(o, stdout)

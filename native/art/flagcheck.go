@@ -1,6 +1,11 @@
 package main
 
-import "fmt"
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+)
 
 // flagValue is a numeric flag's name (with its dash) and value, for errors
 // that name the flag at fault.
@@ -25,6 +30,31 @@ func notNegative(flags ...flagValue) error {
 func checkTopK(k, h, w int) error {
 	if k < 0 || k > h*w {
 		return fmt.Errorf("-k %d: want 0 (the default) to %d, the number of pixels of the %dx%d images", k, h*w, h, w)
+	}
+	return nil
+}
+
+// parseFlags parses a command's flags. -h or -help prints the command's
+// usage; a flag that does not parse is one error naming the flag and where
+// the list is ("art eval -h"), not the usage followed by the error.
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	usage := fs.Usage
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.Usage = usage
+	fs.SetOutput(stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		if fs.Usage != nil {
+			fs.Usage()
+		} else {
+			fmt.Fprintf(stderr, "Usage of %s:\n", fs.Name())
+			fs.PrintDefaults()
+		}
+		return err
+	case err != nil:
+		return fmt.Errorf("%w (%s -h lists the flags)", err, fs.Name())
 	}
 	return nil
 }

@@ -103,7 +103,7 @@ func runLocalize(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "Usage: art localize -ckpt A [-ckpt B ...] [flags]\n\nWeakly supervised localization and segmentation from attribution maps (the paper's Table 2\nand Flowers study): map -> |map| over channels -> percentile clip -> mean filter -> threshold ->\nbox of the largest 8-connected component; GT-known Loc, Top-1 Loc, Top-1 Acc, Top-1 Seg.\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

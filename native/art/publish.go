@@ -36,7 +36,7 @@ func runPublish(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "Usage: art publish -ckpt IN -out OUT [-report report.json] [flags]\n\nWrites a checkpoint for inference: only the model's weights (no optimizer state), by default\nin float16, with the evaluation numbers of an art eval report in its metadata.\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -46,7 +46,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.Addr, "addr", o.Addr, "address to listen on (HOST:PORT); a non-loopback host exposes the site to the network")
 	fs.StringVar(&o.Dir, "dir", o.Dir, "folder of the static site (written by ./build.sh web)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -18,7 +18,7 @@ func runSite(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "Usage: art site [-root DIR] [-dist DIR]\n\nWrites the showcase site's pages beside the demonstrator: index.html (landing page),\nresults.html (from weights/results/), models.html (model cards of weights/*.ckpt) and docs/.\n./build.sh site runs it after building the demonstrator.\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -211,7 +211,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "Usage: art train --out DIR [flags]\n\nTrains a classifier (WRN, ResNet or VGG16-GAP) naturally, adversarially (PGD) or with ART.\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
