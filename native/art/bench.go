@@ -72,7 +72,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	peer := fs.String("peer", "", "also run the PyTorch peer benchmark `peer.py` (e.g. ../shared/peer/peer.py) per model, right before this project's run")
 	python := fs.String("python", "/usr/bin/python3", "the Python interpreter that runs -peer")
 	table := fs.String("table", "", "write a markdown comparison table (with the peer's numbers when -peer is given) to this `file`, between its "+tableBegin+" and "+tableEnd+" lines if it has them")
-	conv := fs.String("conv", "auto", "convolution formulation: auto, gather, slices, native or subsample")
+	conv := fs.String("conv", "auto", "convolution formulation: auto, gather, slices, native, subsample or s2d")
 	parts := fs.Int("conv-parts", model.ConvBatchParts, "split each gather convolution's batch into this many groups that the Go backend copies concurrently (1: no split)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: art bench [flags]\n\nMeasures the workloads of the PyTorch peer benchmark (../shared/peer/peer.py):\nnatural, PGD-10 and ART training steps (images/s), Integrated Gradients with 100\nsteps on one image (images/s), one IFIA step on IG-100 (steps/s), a 3x3 convolution\nforward+backward and a 1024^3 matmul (GFLOP/s).\n\nFlags:")

@@ -193,7 +193,7 @@ func (o *TrainOptions) flags(fs *flag.FlagSet) {
 	fs.IntVar(&o.EvalN, "eval-n", o.EvalN, "test images for the per-epoch clean accuracy")
 	fs.IntVar(&o.EvalPGDN, "eval-pgd-n", o.EvalPGDN, "test images for the per-epoch PGD accuracy (0: skip)")
 	fs.IntVar(&o.EvalPGD, "eval-pgd-steps", o.EvalPGD, "PGD steps of the per-epoch robustness check (eps and step as -pgd-eps/-pgd-step)")
-	fs.StringVar(&o.Conv, "conv", o.Conv, "convolution formulation: auto, gather, slices or native")
+	fs.StringVar(&o.Conv, "conv", o.Conv, "convolution formulation: auto, gather, slices, native, subsample or s2d")
 	fs.IntVar(&o.ConvParts, "conv-parts", model.ConvBatchParts, "image groups each gather convolution is split into (speed and memory only; 1 sums in the order\nof the code before the split, which the shipped weights were trained with)")
 	fs.IntVar(&o.MaxSteps, "max-steps", o.MaxSteps, "stop after this many steps in all (0: run every epoch)")
 	fs.BoolVar(&o.NoProgress, "no-progress", o.NoProgress, "no progress bar")

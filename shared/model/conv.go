@@ -38,9 +38,15 @@ const (
 	// followed by subsampling (stride-1 ones are ConvNative): what ONNX
 	// Runtime can differentiate (see convSubsample).
 	ConvSubsample
+	// ConvSpaceToDepth computes a strided convolution as a stride-1 one on
+	// s x s pixel blocks (16/9 of the products for 3x3 at stride 2, where
+	// ConvSubsample computes 4x), with hand-written gradients that are
+	// again stride-1 Convolves: the fastest that ONNX Runtime can
+	// differentiate (see convSpaceToDepth).
+	ConvSpaceToDepth
 )
 
-var convImplNames = []string{"auto", "gather", "slices", "native", "subsample"}
+var convImplNames = []string{"auto", "gather", "slices", "native", "subsample", "s2d"}
 
 // String returns the flag name of the formulation.
 func (c ConvImpl) String() string {
@@ -50,7 +56,7 @@ func (c ConvImpl) String() string {
 	return convImplNames[c]
 }
 
-// ParseConvImpl parses a flag value: auto, gather, slices, native or subsample.
+// ParseConvImpl parses a flag value: auto, gather, slices, native, subsample or s2d.
 func ParseConvImpl(s string) (ConvImpl, error) {
 	for i, n := range convImplNames {
 		if strings.EqualFold(s, n) {
@@ -63,7 +69,7 @@ func ParseConvImpl(s string) (ConvImpl, error) {
 // ResolveConv returns the formulation ConvAuto stands for on the given
 // backend, for a kernel of size k and the given stride:
 //   - "go" (GoMLX's pure-Go backend): ConvGather;
-//   - "onnx": ConvNative for stride-1 kernels, ConvSubsample otherwise
+//   - "onnx": ConvNative for stride-1 kernels, ConvSpaceToDepth otherwise
 //     (ONNX Runtime runs neither the gradient of a strided Convolve nor
 //     ConvGather's multi-row gathers);
 //   - anything else (XLA): ConvNative.
@@ -89,7 +95,7 @@ func ResolveConv(impl ConvImpl, backend compute.Backend, k, stride int) ConvImpl
 		if stride == 1 {
 			return ConvNative
 		}
-		return ConvSubsample
+		return ConvSpaceToDepth
 	default:
 		return ConvNative
 	}
@@ -116,7 +122,7 @@ func Conv2D(x, kernel *graph.Node, stride, pad int, impl ConvImpl) *graph.Node {
 		switch resolved {
 		case ConvGather:
 			return newPatchConv(x, kernel, stride, pad).conv(x, kernel)
-		case ConvSubsample:
+		case ConvSubsample, ConvSpaceToDepth:
 			return convSubsample(x, kernel, stride, pad)
 		}
 		return conv1x1(x, kernel, stride)
@@ -124,6 +130,8 @@ func Conv2D(x, kernel *graph.Node, stride, pad int, impl ConvImpl) *graph.Node {
 	switch resolved {
 	case ConvSubsample:
 		return convSubsample(x, kernel, stride, pad)
+	case ConvSpaceToDepth:
+		return convSpaceToDepth(x, kernel, stride, pad)
 	case ConvGather:
 		return newPatchConv(x, kernel, stride, pad).conv(x, kernel)
 	case ConvSlices:

@@ -11,7 +11,7 @@ import (
 )
 
 // TestConvGatherGradientsMatchAutodiff checks ConvGather's hand-written
-// gradients (patchConv) against GoMLX's autodiff of the same gather
+// gradients (patchConv), and ConvSpaceToDepth's (nativeConv), against GoMLX's autodiff of the same gather
 // formulation, in float64, up to third order: the output, both first
 // derivatives of sum(r*y^2)/2, the second derivatives of |dx|^2 (what the
 // ART loss needs), and third derivatives through the kernel gradient.
@@ -20,7 +20,7 @@ func TestConvGatherGradientsMatchAutodiff(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 5))
 	for _, tc := range []struct{ h, k, stride, pad, cin, cout int }{
 		{9, 3, 1, 1, 3, 4}, {9, 3, 2, 1, 3, 4}, {8, 3, 2, 1, 5, 2}, {7, 3, 1, 0, 2, 3},
-		{8, 5, 1, 2, 2, 3}, {8, 1, 2, 0, 3, 6}, {7, 1, 1, 0, 4, 2},
+		{8, 5, 1, 2, 2, 3}, {8, 1, 2, 0, 3, 6}, {7, 1, 1, 0, 4, 2}, {7, 2, 1, 0, 3, 2}, {9, 2, 2, 0, 2, 3},
 	} {
 		t.Run(fmt.Sprintf("h%d_k%d_s%d_p%d_%dto%d", tc.h, tc.k, tc.stride, tc.pad, tc.cin, tc.cout), func(t *testing.T) {
 			ho := ConvOutputSize(tc.h, tc.k, tc.stride, tc.pad)
@@ -36,12 +36,16 @@ func TestConvGatherGradientsMatchAutodiff(t *testing.T) {
 			w := tensors.FromFlatDataAndDimensions(normals(tc.k*tc.k*tc.cin*tc.cout), tc.k, tc.k, tc.cin, tc.cout)
 			r := tensors.FromFlatDataAndDimensions(normals(n*ho*ho*tc.cout), n, ho, ho, tc.cout)
 			names := []string{"y", "dx", "dw", "d|dx|^2/dw", "d|dx|^2/dx", "d|dw|^2/dx", "d|dw|^2/dr", "d|d|dx|^2/dw|^2/dx"}
-			// parts 0 is GoMLX's autodiff of convGatherAutodiff; otherwise
-			// the hand-written gradients with the batch in that many parts.
+			// parts 0 is GoMLX's autodiff of convGatherAutodiff; -1 is
+			// ConvSpaceToDepth (the block convolution's hand-written
+			// Convolve gradients, nativeConv); otherwise ConvGather's
+			// hand-written gradients with the batch in that many parts.
 			run := func(parts int) [][]float64 {
 				e := graph.MustNewExec(b, func(x, w, r *graph.Node) []*graph.Node {
 					var y *graph.Node
-					if parts > 0 {
+					if parts < 0 {
+						y = convSpaceToDepth(x, w, tc.stride, tc.pad)
+					} else if parts > 0 {
 						c := newPatchConv(x, w, tc.stride, tc.pad)
 						c.setParts(parts)
 						y = c.conv(x, w)
@@ -78,7 +82,7 @@ func TestConvGatherGradientsMatchAutodiff(t *testing.T) {
 					t.Fatalf("%s is identically zero: the comparison would prove nothing", names[q])
 				}
 			}
-			for _, parts := range []int{1, 2, 3, 4} {
+			for _, parts := range []int{1, 2, 3, 4, -1} {
 				got := run(parts)
 				for q := range want {
 					scale := 0.0

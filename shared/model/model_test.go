@@ -245,7 +245,7 @@ func TestConvFormulationsAgree(t *testing.T) {
 			w[i] = rng.NormFloat64()
 		}
 		var ref []float64
-		for _, impl := range []ConvImpl{ConvNative, ConvGather, ConvSlices, ConvSubsample} {
+		for _, impl := range []ConvImpl{ConvNative, ConvGather, ConvSlices, ConvSubsample, ConvSpaceToDepth} {
 			e := graph.MustNewExec(b, func(x, w *graph.Node) []*graph.Node {
 				y := Conv2D(x, w, tc.stride, tc.pad, impl)
 				// A second-order quantity: d/dw |dy.sum()/dx|^2 ... via sum(y^2).
