@@ -17,11 +17,10 @@ import (
 // convSubsample computes a convolution with stride s > 1 as the stride-1
 // convolution (GoMLX's Convolve, same padding) followed by keeping every s-th
 // output row and column (subsample). That computes s*s times the strided
-// convolution's products; the space-to-depth rewrite (a 2x2 convolution on
-// 2x2 pixel blocks, 16/9 of them for 3x3 stride 2) would cost less, but
-// GoMLX v0.28.16 gets the input gradient of an even-sized Convolve kernel
-// wrong (shifted by one pixel), so it is not used. Unpadded 1x1 kernels
-// subsample the input instead and take one matrix product.
+// convolution's products; convSpaceToDepth (below, the default on ONNX
+// Runtime) computes 16/9 of them for 3x3 at stride 2. Unpadded 1x1 kernels
+// subsample the input instead and take one matrix product (both
+// formulations).
 func convSubsample(x, kernel *graph.Node, stride, pad int) *graph.Node {
 	k := kernel.Shape().Dimensions[0]
 	if k == 1 && pad == 0 {
