@@ -16,8 +16,9 @@ import (
 // The compute engine: GoMLX's pure-Go backend needs nothing and is the
 // default. ONNX Runtime (GoMLX's compute-onnx backend) is the fast path for
 // attributions: measured side by side on this project's 2-core machine
-// (docs/performance.md), it ran IG-100 and the IFIA step 1.3-1.5x faster
-// than the Go backend, but the training steps only 0.65-0.9x as fast. So the
+// (docs/performance.md), it ran IG-100 and the IFIA step 1.3-1.7x faster
+// than the Go backend, but WRN-10-1's training steps only 0.7-0.85x as fast
+// and WRN-16-4's ART step with 2.7x the memory. So the
 // commands that mostly compute attributions and attribution attacks (eval,
 // explain, attack, localize) use it by themselves when its library is found
 // (see ortSearchPaths), and training uses it only when asked. ART_ORT_LIB
