@@ -108,12 +108,12 @@ func convSpaceToDepth(x, kernel *graph.Node, stride, pad int) *graph.Node {
 // the gradient of the others, so the family stays closed under
 // differentiation to any order (see withGradients).
 type nativeConv struct {
-	h, w, k, ho, wo int
+	k, ho, wo int // kernel size and output size
 }
 
 func newNativeConv(x, kernel *graph.Node) *nativeConv {
 	d, k := x.Shape().Dimensions, kernel.Shape().Dimensions[0]
-	return &nativeConv{h: d[1], w: d[2], k: k, ho: d[1] - k + 1, wo: d[2] - k + 1}
+	return &nativeConv{k: k, ho: d[1] - k + 1, wo: d[2] - k + 1}
 }
 
 // conv is y[n,y,x,o] = sum_{i,j,c} x[n,y+i,x+j,c] w[i,j,c,o].
