@@ -455,13 +455,8 @@ func (c *patchConv) convT(v, w *graph.Node) *graph.Node {
 		if c.plainSlice() {
 			return dx
 		}
-		// unpatch stops autodiff at the scatter; a zero that depends on v and
-		// w keeps them on the output's path, so that withGradients' input
-		// identities are still reached (and give the real gradients).
-		first := func(m *graph.Node) *graph.Node {
-			return graph.Reshape(graph.Slice(m, graph.AxisRange(0, 1), graph.AxisRange(0, 1)))
-		}
-		return graph.Add(dx, graph.MulScalar(graph.Add(first(vm), first(wm)), 0))
+		// unpatch stops autodiff at the scatter.
+		return keepOnPath(dx, vm, wm)
 	},
 		func(u *graph.Node) *graph.Node { return c.conv(u, w) },
 		func(u *graph.Node) *graph.Node { return c.kernelGrad(u, v) })
@@ -475,12 +470,11 @@ func (c *patchConv) kernelGrad(x, v *graph.Node) *graph.Node {
 		// forward pass's: the backend merges identical gathers and would keep
 		// every layer's patch matrix (9x its input) alive from the forward
 		// pass to this gradient. The barrier is not differentiable; x and v
-		// reach the output through the zero added below (see convT).
-		// Each part's product is a partial sum of dW.
+		// reach the output through keepOnPath below.
 		as := c.patchParts(graph.SchedulingBarrier(graph.StopGradient(x), graph.StopGradient(v)))
 		vm := graph.Reshape(v, c.rows(), c.cout)
 		var dw *graph.Node
-		for j, a := range as {
+		for j, a := range as { // each part's product is a partial sum of dW
 			vj := c.rowPart(vm, j)
 			var d *graph.Node
 			if c.cout <= c.taps()*c.cin {
@@ -498,11 +492,7 @@ func (c *patchConv) kernelGrad(x, v *graph.Node) *graph.Node {
 		if c.cout <= c.taps()*c.cin {
 			dw = graph.Transpose(dw, 0, 1)
 		}
-		first := func(m *graph.Node) *graph.Node {
-			return graph.Reshape(graph.Slice(graph.Reshape(m, -1), graph.AxisRange(0, 1)))
-		}
-		dw = graph.Add(dw, graph.MulScalar(graph.Add(first(x), first(v)), 0))
-		return graph.Reshape(dw, c.k, c.k, c.cin, c.cout)
+		return graph.Reshape(keepOnPath(dw, x, v), c.k, c.k, c.cin, c.cout)
 	},
 		func(o *graph.Node) *graph.Node { return c.convT(v, o) },
 		func(o *graph.Node) *graph.Node { return c.conv(x, o) })
@@ -591,6 +581,18 @@ func eye(g *graph.Graph, dtype dtypes.DType, n int) *graph.Node {
 	default:
 		return graph.ConvertDType(eye(g, dtypes.Float32, n), dtype)
 	}
+}
+
+// keepOnPath returns y plus a zero that depends on a and b. A product whose
+// inputs reach its output only through StopGradient or a scatter GoMLX
+// cannot differentiate would leave withGradients' input identities off the
+// output's path, and autodiff would never ask them for their (real)
+// gradients; the zero keeps them on it.
+func keepOnPath(y, a, b *graph.Node) *graph.Node {
+	first := func(m *graph.Node) *graph.Node {
+		return graph.Reshape(graph.Slice(graph.Reshape(m, -1), graph.AxisRange(0, 1)))
+	}
+	return graph.Add(y, graph.MulScalar(graph.Add(first(a), first(b)), 0))
 }
 
 // withGradients returns f(a, b) for f linear in each argument, with its

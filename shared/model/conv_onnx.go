@@ -167,13 +167,9 @@ func (c *nativeConv) kernelGrad(x, v *graph.Node) *graph.Node {
 // autodiff still walks through f to reach withGradients' input identities
 // (whose gradients it then replaces), and setting up Convolve's own reverse
 // fails for some of these shapes, so f sees its inputs through StopGradient
-// and a zero that depends on both keeps them on the output's path.
+// and keepOnPath keeps them on the output's path.
 func stopped(f func(a, b *graph.Node) *graph.Node) func(a, b *graph.Node) *graph.Node {
 	return func(a, b *graph.Node) *graph.Node {
-		y := f(graph.StopGradient(a), graph.StopGradient(b))
-		first := func(m *graph.Node) *graph.Node {
-			return graph.Reshape(graph.Slice(graph.Reshape(m, -1), graph.AxisRange(0, 1)))
-		}
-		return graph.Add(y, graph.MulScalar(graph.Add(first(a), first(b)), 0))
+		return keepOnPath(f(graph.StopGradient(a), graph.StopGradient(b)), a, b)
 	}
 }
