@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -30,7 +29,7 @@ import (
 
 // The workloads of ../shared/peer/peer.py, with the same definitions so the
 // numbers compare: batch 64 of 3x32x32 uniform images, 10 classes.
-var benchNames = []string{"natural", "pgd10", "art", "ig", "ifia_step", "conv", "matmul"}
+var benchNames = []string{"natural", "pgd10", "art", "ig", "ifia_step", "convs", "products", "conv", "matmul"}
 
 // BenchResult is one measured workload.
 type BenchResult struct {
@@ -59,6 +58,9 @@ type BenchResult struct {
 	// Compiled is how many graphs the model's executables built over the
 	// warm-up and every timed iteration (1 when nothing is rebuilt).
 	Compiled int `json:"compiled_graphs,omitempty"`
+	// PassSeconds (convs and products only) is the median time of one pass
+	// of each kind over all layers: forward, input_grad, kernel_grad.
+	PassSeconds map[string]float64 `json:"pass_seconds,omitempty"`
 }
 
 func runBench(args []string, stdout, stderr io.Writer) error {
@@ -75,7 +77,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	conv := fs.String("conv", "auto", "convolution formulation: auto, gather, slices, native, subsample or s2d")
 	parts := fs.Int("conv-parts", model.ConvBatchParts, "split each gather convolution's batch into this many groups that the Go backend copies concurrently (1: no split)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: art bench [flags]\n\nMeasures the workloads of the PyTorch peer benchmark (../shared/peer/peer.py):\nnatural, PGD-10 and ART training steps (images/s), Integrated Gradients with 100\nsteps on one image (images/s), one IFIA step on IG-100 (steps/s), a 3x3 convolution\nforward+backward and a 1024^3 matmul (GFLOP/s).\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: art bench [flags]\n\nMeasures the workloads of the PyTorch peer benchmark (../shared/peer/peer.py):\nnatural, PGD-10 and ART training steps (images/s), Integrated Gradients with 100\nsteps on one image (images/s), one IFIA step on IG-100 (steps/s); the model's\nconvolutions alone and their matrix products alone, per kind of pass (convs,\nproducts: GFLOP/s, and the ceilings they set on the other workloads); a 3x3\nconvolution forward+backward and a 1024^3 matmul (GFLOP/s).\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
@@ -144,6 +146,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	} else if err := runBenchmarks(backend, modelNames, wanted, true, ci, *batch, *iters, report); err != nil {
 		return err
 	}
+	if t := ceilingTable(results, peerResults); t != "" && !*asJSON {
+		fmt.Fprint(stdout, t)
+	}
 	if *table != "" {
 		if err := writeTable(*table, comparisonTable(results, peerResults, engineName(backend), os.Args)); err != nil {
 			return fmt.Errorf("writing the comparison table: %w", err)
@@ -189,6 +194,22 @@ func runBenchmarks(backend compute.Backend, models, wanted []string, kernels boo
 		}
 		for _, b := range wanted {
 			if b == "conv" || b == "matmul" {
+				continue
+			}
+			if b == "products" || b == "convs" {
+				// At the training steps' batch and at IG's 100 path points.
+				for _, n := range []int{batch, 100} {
+					var r BenchResult
+					if b == "products" {
+						r, err = benchProducts(backend, cfg, n, iters)
+					} else {
+						r, err = benchConvs(backend, cfg, ci, n, iters)
+					}
+					if err != nil {
+						return fmt.Errorf("%s/%s: %w", cfg.Name(), b, err)
+					}
+					report(r)
+				}
 				continue
 			}
 			r, err := benchModel(backend, cfg, ci, b, batch, iters)
@@ -317,6 +338,22 @@ func rssMB() (current, peak float64) {
 // gradient is, although autodiff can skip it: under 1% of every count here.
 var passesPerStep = map[string]float64{"natural": 3, "pgd10": 23, "art": 39, "ig": 2, "ifia_step": 4}
 
+// passMix splits passesPerStep into forward convolutions, input gradients
+// and kernel gradients (the reverse of an input gradient is a forward
+// convolution and, for weights, a kernel gradient; the ART loss's 128
+// images count as two passes over 64):
+//
+//   - natural: 1, 1, 1
+//   - pgd10: 10 x (1, 1, 0) + natural
+//   - art: attack 3 x (1 + 2, 2 + 1, 0); loss 2 x (1 + 2, 2 + 1, 2 + 1);
+//     CE 1, 1, 1
+//   - ig: 1, 1, 0 (at 100 path points)
+//   - ifia_step: IG's passes and their reverse, 2, 2, 0
+var passMix = map[string][3]float64{"natural": {1, 1, 1}, "pgd10": {11, 11, 1}, "art": {16, 16, 7}, "ig": {1, 1, 0}, "ifia_step": {2, 2, 0}}
+
+// passNames name passMix's kinds of pass, as in BenchResult.PassSeconds.
+var passNames = [3]string{"forward", "input_grad", "kernel_grad"}
+
 // forwardGFLOP is F(n): the floating-point operations of the matrix
 // products in one forward pass of the architecture over n images (2 per
 // multiply-add; batch norm, activations and the like are not counted). It
@@ -324,43 +361,63 @@ var passesPerStep = map[string]float64{"natural": 3, "pgd10": 23, "art": 39, "ig
 // the Go backend, whatever engine runs the benchmark, so that every engine
 // is credited with the same useful work.
 func forwardGFLOP(cfg model.Config, n int) (float64, error) {
-	backend, err := compute.NewWithConfig("go")
-	if err != nil {
-		return 0, err
-	}
-	defer backend.Finalize()
-	net, err := model.NewNet(backend, cfg, cfg.InitValues(1))
-	if err != nil {
-		return 0, err
-	}
-	net.Conv = model.ConvGather
-	e, err := gmodel.NewExec(backend, net.Store, func(scope *gmodel.Scope, x *graph.Node) *graph.Node {
-		return net.Logits(x, model.Pass{Act: model.ReLU})
-	})
-	if err != nil {
-		return 0, err
-	}
-	defer e.Finalize()
-	g, err := e.Compile(shapes.Make(dtypes.Float32, n, cfg.InputSize, cfg.InputSize, cfg.Channels))
+	prods, _, err := forwardWork(cfg, n)
 	if err != nil {
 		return 0, err
 	}
 	flops := 0.0
+	for _, p := range prods {
+		flops += p.flops()
+	}
+	return flops / 1e9, nil
+}
+
+// product is one matrix product [M,K] x [K,N] of a forward pass.
+type product struct{ m, k, n int }
+
+func (p product) flops() float64 { return 2 * float64(p.m) * float64(p.k) * float64(p.n) }
+
+// forwardWork lists the matrix products of one forward pass over n images,
+// read from the DotGeneral nodes of the gather formulation's graph on the Go
+// backend (one per convolution and batch part, and the classifier), and the
+// convolutions that pass builds.
+func forwardWork(cfg model.Config, n int) ([]product, []model.ConvLayer, error) {
+	backend, err := compute.NewWithConfig("go")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer backend.Finalize()
+	net, err := model.NewNet(backend, cfg, cfg.InitValues(1))
+	if err != nil {
+		return nil, nil, err
+	}
+	net.Conv = model.ConvGather
+	var convs []model.ConvLayer
+	e, err := gmodel.NewExec(backend, net.Store, func(scope *gmodel.Scope, x *graph.Node) *graph.Node {
+		convs = nil
+		return net.Logits(x, model.Pass{Act: model.ReLU, Trace: func(l model.ConvLayer) { convs = append(convs, l) }})
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer e.Finalize()
+	g, err := e.Compile(shapes.Make(dtypes.Float32, n, cfg.InputSize, cfg.InputSize, cfg.Channels))
+	if err != nil {
+		return nil, nil, err
+	}
+	var prods []product
 	for _, node := range g.Nodes() {
 		if node.Type() != graph.NodeTypeDotGeneral {
 			continue
 		}
 		out, lhs, rhs := node.Shape(), node.Inputs()[0].Shape(), node.Inputs()[1].Shape()
-		var k float64
-		if out.Rank() == 2 && lhs.Rank() == 2 {
-			k = float64(lhs.Size() / out.Dimensions[0])
-		} else {
-			// Without batch axes, lhs*rhs/out is the contracted size squared.
-			k = math.Sqrt(float64(lhs.Size()) * float64(rhs.Size()) / float64(out.Size()))
+		if out.Rank() != 2 || lhs.Rank() != 2 || rhs.Rank() != 2 {
+			return nil, nil, fmt.Errorf("%s: a forward matrix product of shapes %s x %s -> %s is not a plain [M,K]x[K,N] product", cfg.Name(), lhs, rhs, out)
 		}
-		flops += 2 * float64(out.Size()) * k
+		m, nn := out.Dimensions[0], out.Dimensions[1]
+		prods = append(prods, product{m: m, k: lhs.Size() / m, n: nn})
 	}
-	return flops / 1e9, nil
+	return prods, convs, nil
 }
 
 func benchModel(backend compute.Backend, cfg model.Config, conv model.ConvImpl, b string, batch, iters int) (BenchResult, error) {
@@ -466,6 +523,197 @@ func ifiaStep(net *model.Net, x1 []float32) (func() error, error) {
 		adv = out[0]
 		return nil
 	}, nil
+}
+
+// benchProducts times, for the architecture at n images, nothing but the
+// matrix products of the three kinds of pass (passMix): for each product
+// [M,K]x[K,N] of the forward pass (see forwardWork), the forward product,
+// the input gradient [M,N]x[K,N]^T and the kernel gradient [K,M]x[N,M]^T,
+// each its own graph, with every operand given in a layout the engine's
+// GEMM reads directly and no gather, scatter, transpose or elementwise op
+// around them. That is as fast as any formulation built on this engine's
+// matrix products could run them (see ceilingTable).
+func benchProducts(backend compute.Backend, cfg model.Config, n, iters int) (BenchResult, error) {
+	prods, _, err := forwardWork(cfg, n)
+	if err != nil {
+		return BenchResult{}, err
+	}
+	count := map[product]int{}
+	var order []product
+	for _, p := range prods {
+		if count[p] == 0 {
+			order = append(order, p)
+		}
+		count[p]++
+	}
+	var pieces []piece
+	for _, p := range order {
+		// y = A W, dA = V W^T, dW = A^T V, each operand in the layout the
+		// GEMM reads directly ([M,K] x [K,N] or both contracted last).
+		dims := [3][2][2]int{{{p.m, p.k}, {p.k, p.n}}, {{p.m, p.n}, {p.k, p.n}}, {{p.k, p.m}, {p.n, p.m}}}
+		contract := [3][2]int{{1, 0}, {1, 1}, {1, 1}}
+		for kind := range 3 {
+			sa, sb := dims[kind][0], dims[kind][1]
+			pieces = append(pieces, piece{kind: kind, count: count[p], flops: p.flops(),
+				args: func(rng *rand.Rand) []any {
+					return []any{randomTensor(rng, sa[0], sa[1]), randomTensor(rng, sb[0], sb[1])}
+				},
+				node: func(in []*graph.Node) *graph.Node {
+					return graph.DotGeneral(in[0], []int{contract[kind][0]}, nil, in[1], []int{contract[kind][1]}, nil)
+				}})
+		}
+	}
+	return timePieces(backend, cfg.Name(), fmt.Sprintf("products@%d", n), pieces, iters)
+}
+
+// benchConvs times, for the architecture at n images, nothing but the
+// convolutions of the three kinds of pass (passMix): each layer's
+// convolution, its input gradient and its kernel gradient, each its own
+// graph, in the formulation the benchmark's other workloads use on this
+// engine, without batch norm, activations or a loss around them.
+func benchConvs(backend compute.Backend, cfg model.Config, ci model.ConvImpl, n, iters int) (BenchResult, error) {
+	_, convs, err := forwardWork(cfg, n)
+	if err != nil {
+		return BenchResult{}, err
+	}
+	count := map[model.ConvLayer]int{}
+	var order []model.ConvLayer
+	for _, l := range convs {
+		if count[l] == 0 {
+			order = append(order, l)
+		}
+		count[l]++
+	}
+	var pieces []piece
+	for _, l := range order {
+		in, kd := l.Input, l.Kernel
+		ho := model.ConvOutputSize(in[1], kd[0], l.Stride, l.Pad)
+		wo := model.ConvOutputSize(in[2], kd[1], l.Stride, l.Pad)
+		flops := 2 * float64(in[0]*ho*wo) * float64(kd[0]*kd[1]*kd[2]) * float64(kd[3])
+		for kind := range 3 {
+			pieces = append(pieces, piece{kind: kind, count: count[l], flops: flops,
+				args: func(rng *rand.Rand) []any {
+					return []any{randomTensor(rng, in[:]...), randomTensor(rng, kd[:]...), randomTensor(rng, in[0], ho, wo, kd[3])}
+				},
+				// The forward convolution of x by w, or one of its gradients
+				// for the output gradient r (autodiff leaves the unused
+				// forward pass out).
+				node: func(in []*graph.Node) *graph.Node {
+					x, w, r := in[0], in[1], in[2]
+					y := model.Conv2D(x, w, l.Stride, l.Pad, ci)
+					switch kind {
+					case 0:
+						return y
+					case 1:
+						return graph.Gradient(graph.ReduceAllSum(graph.Mul(y, r)), x)[0]
+					default:
+						return graph.Gradient(graph.ReduceAllSum(graph.Mul(y, r)), w)[0]
+					}
+				}})
+		}
+	}
+	return timePieces(backend, cfg.Name(), fmt.Sprintf("convs@%d", n), pieces, iters)
+}
+
+// piece is one layer's pass of passMix's kind, which occurs count times in
+// a pass over all layers and does flops each time: node builds it on the
+// inputs that args makes.
+type piece struct {
+	kind  int
+	count int
+	flops float64
+	args  func(*rand.Rand) []any
+	node  func(in []*graph.Node) *graph.Node
+}
+
+// timePieces times, for each kind of pass, one graph that runs every
+// occurrence of every piece of that kind, each on inputs of its own (so
+// that none is merged with another), side by side as the layers' passes
+// would run in a step: one warm-up, then iters calls. Only one value of
+// each result is returned, so that copying results out costs nothing.
+// PassSeconds gets each kind's median time; the rate is the FLOPs over the
+// sum of the kinds' median (best: fastest) times, in GFLOP/s.
+func timePieces(backend compute.Backend, modelName, name string, pieces []piece, iters int) (BenchResult, error) {
+	resetPeakRSS()
+	r := BenchResult{Model: modelName, Benchmark: name, Unit: "GFLOP/s", Seconds: make([]float64, iters), PassSeconds: map[string]float64{}}
+	r.RSSStartMB, _ = rssMB()
+	rng := rand.New(rand.NewPCG(6, 7))
+	medianSum, bestSum := 0.0, 0.0
+	for kind, passName := range passNames {
+		var args []any
+		var arity []int
+		var build []func([]*graph.Node) *graph.Node
+		for _, p := range pieces {
+			if p.kind != kind {
+				continue
+			}
+			for range p.count {
+				a := p.args(rng)
+				args = append(args, a...)
+				arity = append(arity, len(a))
+				build = append(build, p.node)
+			}
+			r.GFLOP += float64(p.count) * p.flops / 1e9
+		}
+		if len(build) == 0 {
+			continue
+		}
+		e, err := graph.NewExec(backend, func(in []*graph.Node) *graph.Node {
+			firsts := make([]*graph.Node, len(build))
+			for i, f := range build {
+				y := graph.Reshape(f(in[:arity[i]]), -1)
+				firsts[i] = graph.Slice(y, graph.AxisRange(0, 1))
+				in = in[arity[i]:]
+			}
+			return graph.Concatenate(firsts, 0)
+		})
+		if err != nil {
+			return BenchResult{}, err
+		}
+		call := func() error {
+			out, err := e.Call(args...)
+			for _, o := range out {
+				o.FinalizeAll()
+			}
+			return err
+		}
+		t0 := time.Now()
+		err = call()
+		r.WarmUp += time.Since(t0).Seconds()
+		times := make([]float64, iters)
+		for i := 0; err == nil && i < iters; i++ {
+			t := time.Now()
+			err = call()
+			times[i] = time.Since(t).Seconds()
+			r.Seconds[i] += times[i]
+		}
+		e.Finalize()
+		if err != nil {
+			return BenchResult{}, err
+		}
+		slices.Sort(times)
+		r.PassSeconds[passName] = times[len(times)/2]
+		medianSum += times[len(times)/2]
+		bestSum += times[0]
+	}
+	r.Median, r.Best = r.GFLOP/medianSum, r.GFLOP/bestSum
+	r.GFLOPs = r.Median
+	r.RSSWarmMB, _ = rssMB()
+	r.RSSEndMB, r.PeakRSSMB = rssMB()
+	return r, nil
+}
+
+// randomTensor is a float32 tensor of uniform [0,1) values.
+func randomTensor(rng *rand.Rand, dims ...int) *tensors.Tensor {
+	size := 1
+	for _, d := range dims {
+		size *= d
+	}
+	v := make([]float32, size)
+	for i := range v {
+		v[i] = rng.Float32()
+	}
+	return tensors.FromFlatDataAndDimensions(v, dims...)
 }
 
 // benchConv times a 3x3, 32->64 channel convolution at 32x32, batch 64,

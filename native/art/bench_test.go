@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/artrobust/art/shared/model"
 )
 
 func TestBenchJSONReportsEveryRequestedWorkload(t *testing.T) {
@@ -46,5 +49,56 @@ func TestBenchRejectsUnknownWorkloads(t *testing.T) {
 	err := run([]string{"bench", "-benchmarks", "sorting"}, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "unknown benchmark") {
 		t.Errorf("error %v", err)
+	}
+}
+
+// TestBenchLayerWorkloadsCountTheStepsFLOPs runs the layer-level workloads
+// at 2 images (and IG's 100) and checks their FLOP counts: the products are
+// three times a forward pass's, the convolutions the same less the
+// classifier's product.
+func TestBenchLayerWorkloadsCountTheStepsFLOPs(t *testing.T) {
+	var out bytes.Buffer
+	err := run([]string{"bench", "-models", "WRN-10-1", "-benchmarks", "convs,products", "-iters", "1", "-batch", "2", "-json"}, &out, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Results []BenchResult `json:"results"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := model.ParseArch("WRN-10-1", 10, 32, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]BenchResult{}
+	for _, r := range rep.Results {
+		got[r.Benchmark] = r
+		if r.Unit != "GFLOP/s" || !(r.Median > 0) || !(r.Best >= r.Median) || len(r.Seconds) != 1 {
+			t.Errorf("%s: implausible result %+v", r.Benchmark, r)
+		}
+		for _, k := range passNames {
+			if !(r.PassSeconds[k] > 0) {
+				t.Errorf("%s: no time for the %s pass: %v", r.Benchmark, k, r.PassSeconds)
+			}
+		}
+	}
+	for _, n := range []int{2, 100} {
+		f, err := forwardGFLOP(cfg, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		classifier := 2 * float64(n) * 65 * 10 / 1e9
+		for name, want := range map[string]float64{fmt.Sprintf("products@%d", n): 3 * f, fmt.Sprintf("convs@%d", n): 3 * (f - classifier)} {
+			r, ok := got[name]
+			if !ok {
+				t.Errorf("no %s result in %s", name, out.String())
+				continue
+			}
+			if math.Abs(r.GFLOP-want) > 1e-9*want {
+				t.Errorf("%s: %.9f GFLOP, want %.9f", name, r.GFLOP, want)
+			}
+		}
 	}
 }

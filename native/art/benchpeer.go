@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"regexp"
@@ -161,6 +162,90 @@ func comparisonTable(ours []BenchResult, peer []peerResult, engine string, args 
 			fmt.Fprintf(&b, "\n%s ART step: %.1f GFLOP of matrix products per step (39 forward passes' worth), %.1f GFLOP/s = %.0f%% of the 1024³ matmul's %.1f GFLOP/s (medians).\n",
 				r.Model, r.GFLOP, r.GFLOPs, 100*r.GFLOPs/matmul, matmul)
 		}
+	}
+	b.WriteString(ceilingTable(ours, peer))
+	return b.String()
+}
+
+// ceilingTable is the markdown table of what each model workload would
+// reach if its passes (passMix) cost only what the model's convolutions cost
+// alone ("convs": each layer's convolution or gradient, gathers and scatters
+// included, nothing else) or only what their matrix products cost alone
+// ("products"), measured at the same number of images (the batch for
+// training steps, 100 for IG and IFIA); and those ceilings against the peer
+// and the issue's targets (1.5x for ART and IFIA, 1.0x elsewhere). Empty
+// without convs or products results.
+func ceilingTable(ours []BenchResult, peer []peerResult) string {
+	find := func(m, kind string, n int) *BenchResult {
+		for i, r := range ours {
+			if r.Model == m && r.Benchmark == fmt.Sprintf("%s@%d", kind, n) && len(r.PassSeconds) > 0 {
+				return &ours[i]
+			}
+		}
+		return nil
+	}
+	var b strings.Builder
+	for _, r := range ours {
+		mix, ok := passMix[r.Benchmark]
+		if !ok || r.GFLOP <= 0 || r.Median <= 0 {
+			continue
+		}
+		// Units of work per iteration: the batch for training steps (whose
+		// passes run over it), one image or step for IG and IFIA (100 points).
+		n, work := 100, 1.0
+		if r.Benchmark != "ig" && r.Benchmark != "ifia_step" {
+			work = math.Round(r.GFLOP * r.Median / r.GFLOPs) // GFLOPs = GFLOP * Median / work
+			n = int(work)
+		}
+		ceiling := func(kind string) float64 {
+			res := find(r.Model, kind, n)
+			if res == nil {
+				return 0
+			}
+			t := 0.0
+			for k, name := range passNames {
+				t += mix[k] * res.PassSeconds[name]
+			}
+			if t <= 0 {
+				return 0
+			}
+			return work / t
+		}
+		convs, prods := ceiling("convs"), ceiling("products")
+		if convs == 0 && prods == 0 {
+			continue
+		}
+		if b.Len() == 0 {
+			fmt.Fprintln(&b, "\nCeilings: the rate each workload would reach if its passes cost only what the model's convolutions cost alone (each layer's forward convolution, input gradient or kernel gradient, gathers and scatters included, with no batch norm, activation or loss; `convs`) or only what their matrix products cost alone (`products`), measured at the same number of images:")
+			fmt.Fprintln(&b)
+			fmt.Fprintln(&b, "| model | benchmark | unit | this project | at the convolutions' cost | at the products' cost | PyTorch peer | target | ceiling / peer (convs, products) |")
+			fmt.Fprintln(&b, "|---|---|---|---:|---:|---:|---:|---:|---:|")
+		}
+		target := 1.0
+		if r.Benchmark == "art" || r.Benchmark == "ifia_step" {
+			target = 1.5
+		}
+		cell := func(v float64) string {
+			if v == 0 {
+				return "—"
+			}
+			return fmt.Sprintf("%.3f", v)
+		}
+		peerCol, ratios := "—", "—"
+		for _, p := range peer {
+			if p.Model == r.Model && p.Benchmark == r.Benchmark && p.Median > 0 {
+				peerCol = fmt.Sprintf("%.3f", p.Median)
+				ratio := func(v float64) string {
+					if v == 0 {
+						return "—"
+					}
+					return fmt.Sprintf("%.2f", v/p.Median)
+				}
+				ratios = ratio(convs) + ", " + ratio(prods)
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %.3f | %s | %s | %s | %.1f× | %s |\n",
+			r.Model, r.Benchmark, r.Unit, r.Median, cell(convs), cell(prods), peerCol, target, ratios)
 	}
 	return b.String()
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -126,5 +127,50 @@ func TestWriteTableKeepsTheDocumentAroundTheMarkers(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(plain); string(got) != "| t |\n" {
 		t.Errorf("new file holds %q", got)
+	}
+}
+
+// TestCeilingTableScalesTheMeasuredRates checks the ceilings on made-up
+// pass times: an ART step over 64 images is 16 forward passes, 16 input
+// gradients and 7 kernel gradients, so at 0.01, 0.02 and 0.04 s a pass
+// (convs) it could do 64 / 0.76 images/s; IG-100 is one forward pass and one
+// input gradient at 100 images.
+func TestCeilingTableScalesTheMeasuredRates(t *testing.T) {
+	ours := []BenchResult{
+		{Model: "WRN-10-1", Benchmark: "art", Median: 40, Unit: "images/s", GFLOP: 62.4, GFLOPs: 62.4 * 40 / 64},
+		{Model: "WRN-10-1", Benchmark: "ig", Median: 10, Unit: "images/s", GFLOP: 5, GFLOPs: 50},
+		{Model: "WRN-10-1", Benchmark: "convs@64", Median: 97.5, Unit: "GFLOP/s",
+			PassSeconds: map[string]float64{"forward": 0.01, "input_grad": 0.02, "kernel_grad": 0.04}},
+		{Model: "WRN-10-1", Benchmark: "products@64", Median: 195, Unit: "GFLOP/s",
+			PassSeconds: map[string]float64{"forward": 0.005, "input_grad": 0.01, "kernel_grad": 0.02}},
+		{Model: "WRN-10-1", Benchmark: "convs@100", Median: 60, Unit: "GFLOP/s",
+			PassSeconds: map[string]float64{"forward": 0.02, "input_grad": 0.03, "kernel_grad": 1}},
+	}
+	peer := []peerResult{{Model: "WRN-10-1", Benchmark: "art", Median: 50}, {Model: "WRN-10-1", Benchmark: "ig", Median: 24}}
+	md := ceilingTable(ours, peer)
+	for _, want := range []string{
+		fmt.Sprintf("| WRN-10-1 | art | images/s | 40.000 | %.3f | %.3f | 50.000 | 1.5× | %.2f, %.2f |", 64/0.76, 64/0.38, 64/0.76/50, 64/0.38/50),
+		"| WRN-10-1 | ig | images/s | 10.000 | 20.000 | — | 24.000 | 1.0× | 0.83, — |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("ceiling table lacks %q:\n%s", want, md)
+		}
+	}
+	if ceilingTable(ours[:2], peer) != "" {
+		t.Error("a ceiling table without convs or products results")
+	}
+}
+
+// TestPassMixAddsUpToThePassCounts keeps the two descriptions of each
+// workload's passes in step.
+func TestPassMixAddsUpToThePassCounts(t *testing.T) {
+	for b, n := range passesPerStep {
+		m, ok := passMix[b]
+		if !ok || m[0]+m[1]+m[2] != n {
+			t.Errorf("%s: passMix %v does not add up to %v passes", b, m, n)
+		}
+	}
+	if len(passMix) != len(passesPerStep) {
+		t.Errorf("passMix has %d workloads, passesPerStep %d", len(passMix), len(passesPerStep))
 	}
 }

@@ -125,7 +125,7 @@ func (c Config) resnetVariables() []VarSpec {
 // returned are the last stage's output, before pooling.
 func (c Config) resnetForward(scope *gmodel.Scope, h *graph.Node, p Pass) (features, logits *graph.Node) {
 	conv := func(path string, x *graph.Node, stride, pad int) *graph.Node {
-		return Conv2D(x, c.variable(scope, path+"/weights", x), stride, pad, p.Conv)
+		return p.conv2D(x, c.variable(scope, path+"/weights", x), stride, pad)
 	}
 	bn := func(path string, x *graph.Node) *graph.Node { return c.batchNorm(scope, path, x, p) }
 

@@ -74,7 +74,7 @@ func (c Config) vggVariables() []VarSpec {
 // The features are conv6's activated output, the maps CAM weights.
 func (c Config) vggForward(scope *gmodel.Scope, h *graph.Node, p Pass) (features, logits *graph.Node) {
 	conv := func(path string, x *graph.Node) *graph.Node {
-		y := Conv2D(x, c.variable(scope, path+"/weights", x), 1, 1, p.Conv)
+		y := p.conv2D(x, c.variable(scope, path+"/weights", x), 1, 1)
 		return p.Act.Apply(graph.Add(y, channels(c.variable(scope, path+"/bias", x))))
 	}
 	for _, cv := range c.vggConvs() {

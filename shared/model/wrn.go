@@ -298,6 +298,27 @@ type Pass struct {
 	UpdateStats bool
 	// Conv selects the convolution formulation (ConvAuto by default).
 	Conv ConvImpl
+	// Trace, when set, is called with each convolution as the forward pass
+	// builds it (art bench times the layers on their own).
+	Trace func(ConvLayer)
+}
+
+// ConvLayer is one convolution of a forward pass: the input [N,H,W,Cin]
+// and kernel [k,k,Cin,Cout] dimensions, the stride and the zero padding.
+type ConvLayer struct {
+	Input, Kernel [4]int
+	Stride, Pad   int
+}
+
+// conv2D is Conv2D with the pass's formulation, reported to Trace.
+func (p Pass) conv2D(x, kernel *graph.Node, stride, pad int) *graph.Node {
+	if p.Trace != nil {
+		l := ConvLayer{Stride: stride, Pad: pad}
+		copy(l.Input[:], x.Shape().Dimensions)
+		copy(l.Kernel[:], kernel.Shape().Dimensions)
+		p.Trace(l)
+	}
+	return Conv2D(x, kernel, stride, pad, p.Conv)
 }
 
 // BNEpsilon is added to the variance in batch norm (PyTorch's default).
@@ -348,7 +369,7 @@ func (c Config) Forward(scope *gmodel.Scope, x *graph.Node, p Pass) (features, l
 		return asDType(variable.NodeValue(g), x)
 	}
 	conv := func(path string, x *graph.Node, stride, pad int) *graph.Node {
-		return Conv2D(x, v(path+"/weights"), stride, pad, p.Conv)
+		return p.conv2D(x, v(path+"/weights"), stride, pad)
 	}
 	bnAct := func(path string, x *graph.Node) *graph.Node {
 		return p.Act.Apply(c.batchNorm(scope, path, x, p))
