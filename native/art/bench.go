@@ -528,11 +528,12 @@ func ifiaStep(net *model.Net, x1 []float32) (func() error, error) {
 // benchProducts times, for the architecture at n images, nothing but the
 // matrix products of the three kinds of pass (passMix): for each product
 // [M,K]x[K,N] of the forward pass (see forwardWork), the forward product,
-// the input gradient [M,N]x[K,N]^T and the kernel gradient [K,M]x[N,M]^T,
-// each its own graph, with every operand given in a layout the engine's
-// GEMM reads directly and no gather, scatter, transpose or elementwise op
-// around them. That is as fast as any formulation built on this engine's
-// matrix products could run them (see ceilingTable).
+// the input gradient [M,N]x[K,N]^T and the kernel gradient [K,M]x[N,M]^T
+// (one graph per kind of pass, see timePieces), with every operand given
+// in a layout the engine's GEMM reads directly and no gather, scatter,
+// transpose or elementwise op around them. That is as fast as any
+// formulation built on this engine's matrix products could run them (see
+// ceilingTable).
 func benchProducts(backend compute.Backend, cfg model.Config, n, iters int) (BenchResult, error) {
 	prods, _, err := forwardWork(cfg, n)
 	if err != nil {
@@ -568,9 +569,10 @@ func benchProducts(backend compute.Backend, cfg model.Config, n, iters int) (Ben
 
 // benchConvs times, for the architecture at n images, nothing but the
 // convolutions of the three kinds of pass (passMix): each layer's
-// convolution, its input gradient and its kernel gradient, each its own
-// graph, in the formulation the benchmark's other workloads use on this
-// engine, without batch norm, activations or a loss around them.
+// convolution, its input gradient and its kernel gradient (one graph per
+// kind of pass, see timePieces), in the formulation the benchmark's other
+// workloads use on this engine, without batch norm, activations or a loss
+// around them.
 func benchConvs(backend compute.Backend, cfg model.Config, ci model.ConvImpl, n, iters int) (BenchResult, error) {
 	_, convs, err := forwardWork(cfg, n)
 	if err != nil {
