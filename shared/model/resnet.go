@@ -87,16 +87,8 @@ func bnName(conv string) string { return "bn" + conv[len("conv"):] }
 
 func (c Config) resnetVariables() []VarSpec {
 	var vs []VarSpec
-	conv := func(path string, k, cin, cout int) {
-		vs = append(vs, VarSpec{path + "/weights", []int{k, k, cin, cout}, KindConv})
-	}
-	bn := func(path string, ch int) {
-		vs = append(vs,
-			VarSpec{path + "/scale", []int{ch}, KindBNScale},
-			VarSpec{path + "/offset", []int{ch}, KindBNOffset},
-			VarSpec{path + "/mean", []int{ch}, KindBNMean},
-			VarSpec{path + "/variance", []int{ch}, KindBNVar})
-	}
+	conv := func(path string, k, cin, cout int) { vs = append(vs, kernelSpec(path, k, cin, cout)) }
+	bn := func(path string, ch int) { vs = append(vs, bnSpecs(path, ch)...) }
 	conv("/conv1", 7, c.Channels, 64)
 	bn("/bn1", 64)
 	last := 64

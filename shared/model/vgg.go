@@ -54,7 +54,7 @@ func (c Config) vggVariables() []VarSpec {
 	var vs []VarSpec
 	conv := func(path string, cin, cout int) {
 		vs = append(vs,
-			VarSpec{path + "/weights", []int{3, 3, cin, cout}, KindConv},
+			kernelSpec(path, 3, cin, cout),
 			VarSpec{path + "/bias", []int{cout}, KindConvBias})
 	}
 	for _, cv := range c.vggConvs() {

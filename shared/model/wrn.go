@@ -153,6 +153,20 @@ func (c Config) blocks() []block {
 	return bs
 }
 
+// kernelSpec is the kernel [k,k,cin,cout] of the convolution at path.
+func kernelSpec(path string, k, cin, cout int) VarSpec {
+	return VarSpec{path + "/weights", []int{k, k, cin, cout}, KindConv}
+}
+
+// bnSpecs are the four per-channel variables of the batch norm at path.
+func bnSpecs(path string, ch int) []VarSpec {
+	return []VarSpec{
+		{path + "/scale", []int{ch}, KindBNScale},
+		{path + "/offset", []int{ch}, KindBNOffset},
+		{path + "/mean", []int{ch}, KindBNMean},
+		{path + "/variance", []int{ch}, KindBNVar}}
+}
+
 // Variables lists every variable of the model, in a fixed order: the
 // checkpoint layout and initialisation both follow it.
 func (c Config) Variables() []VarSpec {
@@ -160,16 +174,8 @@ func (c Config) Variables() []VarSpec {
 		return c.familyVariables()
 	}
 	var vs []VarSpec
-	conv := func(path string, k, cin, cout int) {
-		vs = append(vs, VarSpec{path + "/weights", []int{k, k, cin, cout}, KindConv})
-	}
-	bn := func(path string, ch int) {
-		vs = append(vs,
-			VarSpec{path + "/scale", []int{ch}, KindBNScale},
-			VarSpec{path + "/offset", []int{ch}, KindBNOffset},
-			VarSpec{path + "/mean", []int{ch}, KindBNMean},
-			VarSpec{path + "/variance", []int{ch}, KindBNVar})
-	}
+	conv := func(path string, k, cin, cout int) { vs = append(vs, kernelSpec(path, k, cin, cout)) }
+	bn := func(path string, ch int) { vs = append(vs, bnSpecs(path, ch)...) }
 	w := c.groupWidths()
 	conv("/stem/conv", 3, c.Channels, w[0])
 	for _, b := range c.blocks() {
