@@ -256,27 +256,49 @@ func timeIt(iters int, work float64, unit string, fn func() error) (BenchResult,
 	resetPeakRSS()
 	r := BenchResult{Unit: unit}
 	r.RSSStartMB, _ = rssMB()
-	t0 := time.Now()
-	if err := fn(); err != nil {
+	defer clearMemoryLimit()
+	warmUp, seconds, err := timeCalls(iters, fn, func() {
+		r.RSSWarmMB, _ = rssMB()
+		r.MemLimitMB = limitMemoryAfterWarmUp()
+	})
+	if err != nil {
 		return BenchResult{}, err
 	}
-	r.WarmUp = time.Since(t0).Seconds()
-	r.RSSWarmMB, _ = rssMB()
-	r.MemLimitMB = limitMemoryAfterWarmUp()
-	defer clearMemoryLimit()
+	r.WarmUp, r.Seconds = warmUp, seconds
+	median, fastest := medianAndMin(seconds)
+	r.Median, r.Best = work/median, work/fastest
+	r.RSSEndMB, r.PeakRSSMB = rssMB()
+	return r, nil
+}
+
+// timeCalls calls fn once to warm up (compilation), then afterWarmUp (if
+// not nil), then iters more times, and returns the warm-up's and each timed
+// call's seconds.
+func timeCalls(iters int, fn func() error, afterWarmUp func()) (warmUp float64, seconds []float64, err error) {
+	t0 := time.Now()
+	if err := fn(); err != nil {
+		return 0, nil, err
+	}
+	warmUp = time.Since(t0).Seconds()
+	if afterWarmUp != nil {
+		afterWarmUp()
+	}
 	for range iters {
 		t := time.Now()
 		if err := fn(); err != nil {
-			return BenchResult{}, err
+			return 0, nil, err
 		}
-		r.Seconds = append(r.Seconds, time.Since(t).Seconds())
+		seconds = append(seconds, time.Since(t).Seconds())
 	}
-	sorted := slices.Clone(r.Seconds)
+	return warmUp, seconds, nil
+}
+
+// medianAndMin returns the median (the upper one of an even count) and the
+// smallest of the times.
+func medianAndMin(seconds []float64) (median, least float64) {
+	sorted := slices.Clone(seconds)
 	slices.Sort(sorted)
-	r.Median = work / sorted[len(sorted)/2]
-	r.Best = work / sorted[0]
-	r.RSSEndMB, r.PeakRSSMB = rssMB()
-	return r, nil
+	return sorted[len(sorted)/2], sorted[0]
 }
 
 // resetPeakRSS returns freed memory to the system and resets the kernel's
@@ -539,14 +561,7 @@ func benchProducts(backend compute.Backend, cfg model.Config, n, iters int) (Ben
 	if err != nil {
 		return BenchResult{}, err
 	}
-	count := map[product]int{}
-	var order []product
-	for _, p := range prods {
-		if count[p] == 0 {
-			order = append(order, p)
-		}
-		count[p]++
-	}
+	order, count := distinct(prods)
 	var pieces []piece
 	for _, p := range order {
 		// y = A W, dA = V W^T, dW = A^T V, each operand in the layout the
@@ -578,14 +593,7 @@ func benchConvs(backend compute.Backend, cfg model.Config, ci model.ConvImpl, n,
 	if err != nil {
 		return BenchResult{}, err
 	}
-	count := map[model.ConvLayer]int{}
-	var order []model.ConvLayer
-	for _, l := range convs {
-		if count[l] == 0 {
-			order = append(order, l)
-		}
-		count[l]++
-	}
+	order, count := distinct(convs)
 	var pieces []piece
 	for _, l := range order {
 		in, kd := l.Input, l.Kernel
@@ -615,6 +623,20 @@ func benchConvs(backend compute.Backend, cfg model.Config, ci model.ConvImpl, n,
 		}
 	}
 	return timePieces(backend, cfg.Name(), fmt.Sprintf("convs@%d", n), pieces, iters)
+}
+
+// distinct returns the different values of xs in the order they first
+// occur, and how often each occurs.
+func distinct[T comparable](xs []T) ([]T, map[T]int) {
+	count := map[T]int{}
+	var order []T
+	for _, x := range xs {
+		if count[x] == 0 {
+			order = append(order, x)
+		}
+		count[x]++
+	}
+	return order, count
 }
 
 // piece is one layer's pass of passMix's kind, which occurs count times in
@@ -679,24 +701,19 @@ func timePieces(backend compute.Backend, modelName, name string, pieces []piece,
 			}
 			return err
 		}
-		t0 := time.Now()
-		err = call()
-		r.WarmUp += time.Since(t0).Seconds()
-		times := make([]float64, iters)
-		for i := 0; err == nil && i < iters; i++ {
-			t := time.Now()
-			err = call()
-			times[i] = time.Since(t).Seconds()
-			r.Seconds[i] += times[i]
-		}
+		warmUp, times, err := timeCalls(iters, call, nil)
 		e.Finalize()
 		if err != nil {
 			return BenchResult{}, err
 		}
-		slices.Sort(times)
-		r.PassSeconds[passName] = times[len(times)/2]
-		medianSum += times[len(times)/2]
-		bestSum += times[0]
+		r.WarmUp += warmUp
+		for i, t := range times {
+			r.Seconds[i] += t
+		}
+		median, fastest := medianAndMin(times)
+		r.PassSeconds[passName] = median
+		medianSum += median
+		bestSum += fastest
 	}
 	r.Median, r.Best = r.GFLOP/medianSum, r.GFLOP/bestSum
 	r.GFLOPs = r.Median
@@ -756,18 +773,13 @@ func benchConv(backend compute.Backend, impl model.ConvImpl, iters int) (BenchRe
 // ceiling on this machine.
 func benchMatmul(backend compute.Backend, iters int) (BenchResult, error) {
 	const n = 1024
-	a := make([]float32, n*n)
-	rng := rand.New(rand.NewPCG(4, 5))
-	for i := range a {
-		a[i] = rng.Float32()
-	}
+	at := randomTensor(rand.New(rand.NewPCG(4, 5)), n, n)
 	e, err := graph.NewExec(backend, func(a, b *graph.Node) *graph.Node {
 		return graph.DotGeneral(a, []int{1}, nil, b, []int{0}, nil)
 	})
 	if err != nil {
 		return BenchResult{}, err
 	}
-	at := tensors.FromFlatDataAndDimensions(a, n, n)
 	r, err := timeIt(iters, 2.0*n*n*n/1e9, "GFLOP/s", func() error {
 		out, err := e.Call(at, at)
 		for _, o := range out {

@@ -109,6 +109,16 @@ func writeTable(path, md string) error {
 	return os.WriteFile(path, []byte(md), 0o644)
 }
 
+// findPeer returns the peer's result for a model's workload.
+func findPeer(peer []peerResult, model, bench string) (peerResult, bool) {
+	for _, p := range peer {
+		if p.Model == model && p.Benchmark == bench {
+			return p, true
+		}
+	}
+	return peerResult{}, false
+}
+
 // comparisonTable is the markdown table of docs/performance.md: each
 // workload, this project, the peer, their ratio and this project's memory,
 // then the kernels and the ART step's share of the matmul rate.
@@ -118,14 +128,6 @@ func comparisonTable(ours []BenchResult, peer []peerResult, engine string, args 
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), engine, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), strings.Join(args[1:], " "))
 	fmt.Fprintln(&b, "| model | benchmark | unit | this project (median / best) | PyTorch peer (median / best) | ratio (median) | ratio (best) | peak RSS MB | RSS MB after warm-up → end | GFLOP/s |")
 	fmt.Fprintln(&b, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
-	findPeer := func(m, bench string) (peerResult, bool) {
-		for _, p := range peer {
-			if p.Model == m && p.Benchmark == bench {
-				return p, true
-			}
-		}
-		return peerResult{}, false
-	}
 	matmul := 0.0
 	for _, r := range ours {
 		if r.Benchmark == "matmul1024" {
@@ -134,7 +136,7 @@ func comparisonTable(ours []BenchResult, peer []peerResult, engine string, args 
 	}
 	for _, r := range ours {
 		peerCol, ratio, ratioBest := "—", "—", "—"
-		if p, ok := findPeer(r.Model, r.Benchmark); ok {
+		if p, ok := findPeer(peer, r.Model, r.Benchmark); ok {
 			if p.Median > 0 {
 				peerCol = fmt.Sprintf("%.3f / %.3f", p.Median, p.Best)
 				ratio = fmt.Sprintf("%.2f", r.Median/p.Median)
@@ -232,17 +234,15 @@ func ceilingTable(ours []BenchResult, peer []peerResult) string {
 			return fmt.Sprintf("%.3f", v)
 		}
 		peerCol, ratios := "—", "—"
-		for _, p := range peer {
-			if p.Model == r.Model && p.Benchmark == r.Benchmark && p.Median > 0 {
-				peerCol = fmt.Sprintf("%.3f", p.Median)
-				ratio := func(v float64) string {
-					if v == 0 {
-						return "—"
-					}
-					return fmt.Sprintf("%.2f", v/p.Median)
+		if p, ok := findPeer(peer, r.Model, r.Benchmark); ok && p.Median > 0 {
+			peerCol = fmt.Sprintf("%.3f", p.Median)
+			ratio := func(v float64) string {
+				if v == 0 {
+					return "—"
 				}
-				ratios = ratio(convs) + ", " + ratio(prods)
+				return fmt.Sprintf("%.2f", v/p.Median)
 			}
+			ratios = ratio(convs) + ", " + ratio(prods)
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %.3f | %s | %s | %s | %.1f× | %s |\n",
 			r.Model, r.Benchmark, r.Unit, r.Median, cell(convs), cell(prods), peerCol, target, ratios)
