@@ -139,7 +139,8 @@ func engineRun(t *testing.T, b compute.Backend, cfg model.Config, x []float32, l
 			logits := net.Logits(x, model.Pass{Act: model.ReLU})
 			// The ART term and its input gradient: second derivatives
 			// through every convolution, strided ones included.
-			loss := train.AttributionLoss(net, x, y, nil, model.Pass{Act: model.Softplus(model.DefaultBeta), Train: true}, train.TripletCosine)
+			xadv := graph.AddScalar(graph.MulScalar(x, 0.9), 0.05)
+			loss := train.AttributionLoss(net, x, xadv, y, model.Pass{Act: model.Softplus(model.DefaultBeta), Train: true}, train.TripletCosine)
 			g := graph.Gradient(graph.ReduceAllSum(loss), x)[0]
 			return []*graph.Node{logits, loss, g}
 		})

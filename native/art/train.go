@@ -178,7 +178,9 @@ func (o *TrainOptions) flags(fs *flag.FlagSet) {
 	fs.Float64Var(&o.Lambda, "lambda", o.Lambda, "ART: weight of the attribution loss")
 	fs.Float64Var(&o.Beta, "beta", o.Beta, "ART: softplus beta of the double-backprop passes")
 	fs.IntVar(&o.AttackTopK, "attack-topk", o.AttackTopK, "ART: inner attack measures distances on the k entries of largest |grad| (0: all)")
-	fs.StringVar(&o.Objective, "objective", o.Objective, "ART attribution objective: triplet-cos (paper), triplet-l2 or distance (Table 5 ablations)")
+	fs.StringVar(&o.Objective, "objective", o.Objective, "ART attribution objective: triplet-cos (the paper's, as its reference code computes it: normalised\n"+
+		"image, gradients w.r.t. it, hard mining across x and x'), triplet-l2 or distance (Table 5 ablations, same anchor\n"+
+		"and mining), triplet-cos-raw (the project's first formulation: raw [0,1] image, no mining; an ablation)")
 	fs.BoolVar(&o.AdvCE, "adv-ce", o.AdvCE, "ART: cross-entropy on PGD examples instead of x' (Appendix C)")
 	fs.IntVar(&o.CropPad, "crop-pad", o.CropPad, "augmentation: random crop padding (0: off)")
 	fs.BoolVar(&o.Flip, "flip", o.Flip, "augmentation: random horizontal flips")

@@ -269,3 +269,33 @@ func TestManipulationMovesTheMapTowardsTheTarget(t *testing.T) {
 	}
 	checkKeptCorrect(t, f.net, x, y, res, a.Eps)
 }
+
+// The reference's evaluation protocol: the first run starts at a random
+// point of the ball, and the kept iterate is the correctly classified one
+// with the lowest Kendall's tau of the top-k-masked maps, which is Kendall's
+// tau computed on the maps with every pixel outside the clean top-k zeroed.
+func TestIFIARandomStartAndKendallTopKKeepTheReferenceIterate(t *testing.T) {
+	f := shapesNet(t)
+	x, y := f.firstImages(t, 3)
+	a := attack.DefaultIFIA()
+	a.Steps, a.Step, a.RandomStart, a.Keep, a.Seed = 6, 2.0/255, true, attack.KeepKendallTopK, 5
+	res, err := a.Attack(f.net, attribution.Gradient{}, x, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, im := range res.Images {
+		if st := im.Trace[0][0]; st.Linf == 0 || st.Linf > a.Eps+1e-6 {
+			t.Errorf("image %d: the run starts at Linf %v from the clean image, want a random point in (0, eps]", i, st.Linf)
+		}
+		best, bestStep := math.Inf(1), -1
+		for s, st := range im.Trace[0] {
+			if st.Correct && st.KendallTopK < best {
+				best, bestStep = st.KendallTopK, s
+			}
+		}
+		if bestStep >= 0 && (im.Step != bestStep || im.Kept.KendallTopK != best) {
+			t.Errorf("image %d: kept step %d (masked Kendall %v), the best correct iterate is step %d (%v)", i, im.Step, im.Kept.KendallTopK, bestStep, best)
+		}
+	}
+	checkKeptCorrect(t, f.net, x, y, res, a.Eps)
+}

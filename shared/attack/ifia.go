@@ -77,6 +77,9 @@ type IFIA struct {
 	// at uniform random points of the ball drawn from Seed; the worst case
 	// over all runs is kept.
 	Restarts int
+	// RandomStart starts the first run at a uniform random point of the
+	// ball too, as the ART reference's evaluation (saliency_attackIG) does.
+	RandomStart bool
 	// Beta is the softplus beta of the attack's maps (50).
 	Beta float64
 	// Keep selects the returned iterate (KeepKendall).
@@ -185,6 +188,7 @@ func (a IFIA) Attack(net *model.Net, m attribution.Method, x []float32, labels [
 		graphKey: fmt.Sprintf("ifia-step/%s/eps=%g/step=%g", a.Objective, a.Eps, a.Step),
 		eps:      a.Eps, step: a.Step, steps: a.Steps, restarts: a.Restarts,
 		seed: a.Seed, keep: a.Keep, k: k, attackM: attackM, evalM: m, obj: a.objective(), observe: a.Observe,
+		randomStart: a.RandomStart,
 	}
 	if a.Objective == CenterObjective {
 		it.aux = centerReference

@@ -27,6 +27,7 @@ type iterative struct {
 	name            string // the attack, for errors
 	graphKey        string // every setting the step graph closes over (not Steps, K, restarts)
 	eps, step       float64
+	randomStart     bool // restart 0 from a random point of the ball too
 	steps, restarts int
 	seed            uint64
 	keep            Criterion
@@ -116,7 +117,7 @@ func (it iterative) run(net *model.Net, x []float32, labels []int) (*Result, err
 	for r := range it.restarts {
 		adv, sal, logits := x, clean, cleanLogits
 		advT := xt
-		if r > 0 {
+		if r > 0 || it.randomStart {
 			adv = uniformStart(rand.New(rand.NewPCG(it.seed, uint64(r))), x, it.eps)
 			advT = tensors.FromFlatDataAndDimensions(adv, xt.Shape().Dimensions...)
 			if sal, logits, err = evalCall(net, it.evalM, advT, yt); err != nil {

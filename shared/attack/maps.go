@@ -62,6 +62,10 @@ type Stats struct {
 	TopK float64
 	// Kendall and Spearman are the rank correlations of the two maps.
 	Kendall, Spearman float64
+	// KendallTopK is Kendall's tau of the two maps with every pixel outside
+	// the clean map's top-k set zeroed: the score by which the ART
+	// reference's evaluation (saliency_attackIG) picks its iterate.
+	KendallTopK float64
 	// CenterShift is the distance in pixels between the maps' centres of
 	// mass (metric.CenterShift).
 	CenterShift float64
@@ -94,9 +98,12 @@ const (
 	KeepCenterShift
 	// KeepTargetMSE keeps the map closest to the target map.
 	KeepTargetMSE
+	// KeepKendallTopK keeps the lowest Kendall's tau of the top-k-masked
+	// maps (Stats.KendallTopK), as the ART reference's evaluation does.
+	KeepKendallTopK
 )
 
-var criterionNames = []string{"kendall", "topk", "spearman", "center", "target-mse"}
+var criterionNames = []string{"kendall", "topk", "spearman", "center", "target-mse", "kendall-topk"}
 
 func (c Criterion) String() string {
 	if c < 0 || int(c) >= len(criterionNames) {
@@ -105,7 +112,8 @@ func (c Criterion) String() string {
 	return criterionNames[c]
 }
 
-// ParseCriterion parses kendall, topk, spearman, center or target-mse.
+// ParseCriterion parses kendall, topk, spearman, center, target-mse or
+// kendall-topk.
 func ParseCriterion(s string) (Criterion, error) {
 	for i, n := range criterionNames {
 		if strings.EqualFold(s, n) {
@@ -126,6 +134,8 @@ func (c Criterion) Score(s Stats) float64 {
 		return -s.CenterShift
 	case KeepTargetMSE:
 		return s.TargetMSE
+	case KeepKendallTopK:
+		return s.KendallTopK
 	}
 	return s.Kendall
 }
@@ -162,8 +172,9 @@ type ImageResult struct {
 	// clean image).
 	Restart, Step int
 	// Trace holds the statistics of every iterate: Trace[r][0] is restart
-	// r's starting point (the clean image for r = 0, a uniform random point
-	// of the ball for r > 0), Trace[r][s] the iterate after s steps.
+	// r's starting point (the clean image for r = 0 unless the attack
+	// starts at random, a uniform random point of the ball otherwise),
+	// Trace[r][s] the iterate after s steps.
 	Trace [][]Stats
 }
 
@@ -241,6 +252,7 @@ func compare(clean, adv, target, x, xa, logits []float32, label, k, h, w int) St
 	s.TopK, _ = metric.TopKIntersection(clean, adv, k)
 	s.Kendall, _ = metric.KendallTau(clean, adv)
 	s.Spearman, _ = metric.SpearmanRho(clean, adv)
+	s.KendallTopK = maskedKendall(clean, adv, k)
 	if cs, err := metric.CenterShift(clean, adv, h, w); err == nil {
 		s.CenterShift = cs
 	} else {
@@ -255,6 +267,19 @@ func compare(clean, adv, target, x, xa, logits []float32, label, k, h, w int) St
 	s.Pred = model.Argmax(logits, len(logits))[0]
 	s.Correct = s.Pred == label
 	return s
+}
+
+// maskedKendall is Kendall's tau of a and b after zeroing, in both, the
+// entries outside a's top-k set.
+func maskedKendall(a, b []float32, k int) float64 {
+	am, bm := make([]float32, len(a)), make([]float32, len(b))
+	for i, in := range metric.TopKMask(a, k) {
+		if in {
+			am[i], bm[i] = a[i], b[i]
+		}
+	}
+	t, _ := metric.KendallTau(am, bm)
+	return t
 }
 
 // mseAndCorrelation returns the mean squared difference and the Pearson

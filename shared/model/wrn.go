@@ -354,15 +354,7 @@ func (c Config) Forward(scope *gmodel.Scope, x *graph.Node, p Pass) (features, l
 	if len(dims) != 4 || dims[1] != c.InputSize || dims[2] != c.InputSize || dims[3] != c.Channels {
 		panic(fmt.Errorf("%s expects input [N,%d,%d,%d], got %v", c.Name(), c.InputSize, c.InputSize, c.Channels, dims))
 	}
-	// (x - mean) / std as x*scale - shift, with scale and shift materialised
-	// as constants of a whole image (or of the whole batch): a binary op that
-	// broadcasts rows shorter than 16 floats (here the 3 channels) makes the
-	// Go backend's AVX-512 kernels read 64 bytes past the end of the last
-	// row, which crashed (SIGSEGV) when the input buffer ended at an unmapped
-	// page. An explicit BroadcastToDims is folded away, so it does not help.
-	scale, shift := c.normalisation(dims)
-	h := graph.Sub(graph.Mul(x, graph.ConvertDType(graph.Const(g, scale), x.DType())),
-		graph.ConvertDType(graph.Const(g, shift), x.DType()))
+	h, _ := c.Standardise(x)
 	if c.Family != FamilyWRN {
 		return c.forwardFamily(scope, h, p)
 	}
@@ -404,11 +396,29 @@ func (c Config) Forward(scope *gmodel.Scope, x *graph.Node, p Pass) (features, l
 	return features, logits
 }
 
-// normalisation returns the input scale 1/std and shift mean/std as
+// Standardise returns the model's normalised input (x - mean)/std per
+// channel, computed exactly as the forward pass computes it, and std as a
+// constant that broadcasts against x: the input gradient with respect to the
+// normalised image is the gradient with respect to x times std.
+func (c Config) Standardise(x *graph.Node) (xn, std *graph.Node) {
+	g := x.Graph()
+	// (x - mean) / std as x*scale - shift, with scale and shift materialised
+	// as constants of a whole image (or of the whole batch): a binary op that
+	// broadcasts rows shorter than 16 floats (here the 3 channels) makes the
+	// Go backend's AVX-512 kernels read 64 bytes past the end of the last
+	// row, which crashed (SIGSEGV) when the input buffer ended at an unmapped
+	// page. An explicit BroadcastToDims is folded away, so it does not help.
+	scale, shift, sd := c.normalisation(x.Shape().Dimensions)
+	xn = graph.Sub(graph.Mul(x, graph.ConvertDType(graph.Const(g, scale), x.DType())),
+		graph.ConvertDType(graph.Const(g, shift), x.DType()))
+	return xn, graph.ConvertDType(graph.Const(g, sd), x.DType())
+}
+
+// normalisation returns the input scale 1/std, shift mean/std and std as
 // constants shaped [1,H,W,C] (or [N,H,W,C] when an image's H*W*C values are
 // not a multiple of 16), so that the backend's broadcast rows are long and
 // 16-aligned.
-func (c Config) normalisation(dims []int) (scale, shift *tensors.Tensor) {
+func (c Config) normalisation(dims []int) (scale, shift, std *tensors.Tensor) {
 	n, h, w, ch := dims[0], dims[1], dims[2], dims[3]
 	reps := h * w
 	shape := []int{1, h, w, ch}
@@ -416,14 +426,16 @@ func (c Config) normalisation(dims []int) (scale, shift *tensors.Tensor) {
 		reps *= n
 		shape[0] = n
 	}
-	sc, sh := make([]float32, reps*ch), make([]float32, reps*ch)
+	sc, sh, sd := make([]float32, reps*ch), make([]float32, reps*ch), make([]float32, reps*ch)
 	for i := range reps {
 		for k := range ch {
 			sc[i*ch+k] = 1 / c.Std[k]
 			sh[i*ch+k] = c.Mean[k] / c.Std[k]
+			sd[i*ch+k] = c.Std[k]
 		}
 	}
-	return tensors.FromFlatDataAndDimensions(sc, shape...), tensors.FromFlatDataAndDimensions(sh, shape...)
+	return tensors.FromFlatDataAndDimensions(sc, shape...), tensors.FromFlatDataAndDimensions(sh, shape...),
+		tensors.FromFlatDataAndDimensions(sd, shape...)
 }
 
 // batchNorm normalises x [N,H,W,C] per channel.

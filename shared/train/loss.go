@@ -13,19 +13,32 @@ import (
 type Objective int
 
 const (
-	// TripletCosine is the paper's loss (Singh et al., ECCV 2020, Eq. 5):
-	// softplus(d(x, g_y) - d(x, g_n)) with d(u, v) = 1 - cos(u, v), g_c the
-	// input gradient of logit c and n the highest-scoring wrong class.
+	// TripletCosine is the paper's loss (Singh et al., ECCV 2020, Eq. 5) as
+	// the authors' code computes it (cifar/loss_art.py of
+	// nupurkmr9/Attributional-Robustness): softplus(d(x̂, g_y) - d(x̂, g_n))
+	// with d(u, v) = 1 - cos(u, v), x̂ = (x - mean)/std the normalised image,
+	// g_c the gradient of logit c with respect to x̂ and n the
+	// highest-scoring wrong class, over the batch [x; x'] with hard mining
+	// across each pair: the positive distance of an anchor is the larger of
+	// its distances to g_y(x) and g_y(x'), the negative the smaller of those
+	// to g_n(x) and g_n(x') (the cross term is the bound of Eq. 4).
 	TripletCosine Objective = iota
 	// TripletL2 is the same soft-margin triplet with the Euclidean distance
 	// between the unit-normalised vectors (Table 5's "Eq. 4 with L2").
 	TripletL2
-	// Distance drops the negative: d(x, g_y) alone, the plain alignment of
-	// Eq. 2 (Table 5's first ablation).
+	// Distance drops the negative: d(x̂, g_y) alone (the larger over the
+	// pair), the plain alignment of Eq. 2 (Table 5's first ablation).
 	Distance
+	// TripletCosineRaw is the project's first formulation, kept as an
+	// ablation: the cosine against the raw [0,1] image (every entry
+	// positive, so it mostly rewards a gradient with a positive mean) and
+	// the gradient with respect to it, each row of [x; x'] scored on its own;
+	// its inner attack takes the top-k entries from the softplus model at
+	// the clean image.
+	TripletCosineRaw
 )
 
-var objectiveNames = []string{"triplet-cos", "triplet-l2", "distance"}
+var objectiveNames = []string{"triplet-cos", "triplet-l2", "distance", "triplet-cos-raw"}
 
 func (o Objective) String() string {
 	if o < 0 || int(o) >= len(objectiveNames) {
@@ -34,7 +47,7 @@ func (o Objective) String() string {
 	return objectiveNames[o]
 }
 
-// ParseObjective parses triplet-cos, triplet-l2 or distance.
+// ParseObjective parses triplet-cos, triplet-l2, distance or triplet-cos-raw.
 func ParseObjective(s string) (Objective, error) {
 	for i, n := range objectiveNames {
 		if strings.EqualFold(s, n) {
@@ -44,37 +57,87 @@ func ParseObjective(s string) (Objective, error) {
 	return 0, fmt.Errorf("unknown ART objective %q (want one of %s)", s, strings.Join(objectiveNames, ", "))
 }
 
-// AttributionLoss is the per-example attribution term of ART for inputs x
-// [N,H,W,C] and int32 labels [N], computed with the forward pass p (the
-// softplus model, so the result is differentiable with respect to the
-// weights and the input). mask, if not nil, is a 0/1 tensor like x that
-// restricts the distances to the selected input entries (the reference
-// code's top-k variant). The result is [N].
-func AttributionLoss(net *model.Net, x, labels, mask *graph.Node, p model.Pass, obj Objective) *graph.Node {
+// distance returns the objective's distance between rows.
+func (o Objective) distance() func(u, v *graph.Node) *graph.Node {
+	switch o {
+	case TripletL2:
+		return unitL2Distance
+	case TripletCosineRaw:
+		return cosineDistance
+	}
+	return refCosineDistance
+}
+
+// gradients returns the logits of x under pass p and the input gradients
+// of the true-class logit and of the hardest wrong class's, with respect to
+// x itself (raw) or, with normalised, to the model's normalised input x̂
+// (then anchor is x̂; otherwise x).
+func gradients(net *model.Net, x, labels *graph.Node, p model.Pass, normalised bool) (anchor, gy, gn *graph.Node) {
 	logits := net.Logits(x, p)
 	classes := logits.Shape().Dimensions[1]
-	gy := graph.Gradient(attribution.TargetLogitSum(logits, labels), x)[0]
-	u := x
-	if mask != nil {
-		u, gy = graph.Mul(u, mask), graph.Mul(gy, mask)
+	neg := HardestNegative(logits, labels, classes)
+	gy = graph.Gradient(attribution.TargetLogitSum(logits, labels), x)[0]
+	gn = graph.Gradient(attribution.TargetLogitSum(logits, neg), x)[0]
+	if !normalised {
+		return x, gy, gn
 	}
-	dist := cosineDistance
-	if obj == TripletL2 {
-		dist = unitL2Distance
+	xn, std := net.Config.Standardise(x)
+	return xn, graph.Mul(gy, std), graph.Mul(gn, std)
+}
+
+// AttributionLoss is ART's attribution term for a batch x [N,H,W,C], its
+// attacked copy xadv and int32 labels [N], computed with the forward pass p
+// (the softplus model, so the result is differentiable with respect to the
+// weights). It returns the per-anchor loss [2N] over the anchors [x; xadv],
+// as the reference computes it for obj (see Objective), mined across each
+// pair (x_i, x'_i) except for TripletCosineRaw.
+func AttributionLoss(net *model.Net, x, xadv, labels *graph.Node, p model.Pass, obj Objective) *graph.Node {
+	both := graph.Concatenate([]*graph.Node{x, xadv}, 0)
+	l2 := graph.Concatenate([]*graph.Node{labels, labels}, 0)
+	raw := obj == TripletCosineRaw
+	anchor, gy, gn := gradients(net, both, l2, p, !raw)
+	dist := obj.distance()
+	if raw {
+		return softplus(graph.Sub(dist(anchor, gy), dist(anchor, gn)))
 	}
-	dPos := dist(u, gy)
+	anchor = graph.StopGradient(anchor)
+	n := x.Shape().Dimensions[0]
+	// swap pairs each row of [x; x'] with its partner in the other half.
+	swap := func(v *graph.Node) *graph.Node {
+		return graph.Concatenate([]*graph.Node{graph.Slice(v, graph.AxisRange(n, 2*n)), graph.Slice(v, graph.AxisRange(0, n))}, 0)
+	}
+	dPos := graph.Max(dist(anchor, gy), dist(anchor, swap(gy)))
 	if obj == Distance {
 		return dPos
 	}
-	neg := HardestNegative(logits, labels, classes)
-	gn := graph.Gradient(attribution.TargetLogitSum(logits, neg), x)[0]
-	if mask != nil {
-		gn = graph.Mul(gn, mask)
-	}
-	return softplus(graph.Sub(dPos, dist(u, gn)))
+	dNeg := graph.Min(dist(anchor, gn), dist(anchor, swap(gn)))
+	return softplus(graph.Sub(dPos, dNeg))
 }
 
-// softplus is log(1 + e^x) computed as max(x, 0) + log1p(e^-|x|), stable
+// attackLoss is the per-example loss the inner attack of ART maximises on
+// x [N,...] (saliency_pgd.py's topk_alignment_saliency_attack): the
+// objective's distances between the normalised image and the input
+// gradients (with respect to x, as the reference takes them), unmined,
+// restricted to the entries where mask is 1 (nil: all). Differentiable
+// with respect to x through the anchor and the gradients.
+func attackLoss(net *model.Net, x, labels, mask *graph.Node, p model.Pass, obj Objective) *graph.Node {
+	_, gy, gn := gradients(net, x, labels, p, false)
+	anchor := x
+	if obj != TripletCosineRaw {
+		anchor, _ = net.Config.Standardise(x)
+	}
+	if mask != nil {
+		anchor, gy, gn = graph.Mul(anchor, mask), graph.Mul(gy, mask), graph.Mul(gn, mask)
+	}
+	dist := obj.distance()
+	dPos := dist(anchor, gy)
+	if obj == Distance {
+		return dPos
+	}
+	return softplus(graph.Sub(dPos, dist(anchor, gn)))
+}
+
+// softplus is log(1 + e^x)// softplus is log(1 + e^x) computed as max(x, 0) + log1p(e^-|x|), stable
 // for every finite x. (GoMLX's Softplus masks with IsFinite, which ONNX
 // Runtime does not implement.)
 func softplus(x *graph.Node) *graph.Node {
@@ -102,6 +165,16 @@ func cosineDistance(u, v *graph.Node) *graph.Node {
 	nv := graph.Sqrt(graph.ReduceSum(graph.Square(vf), 1))
 	den := graph.MaxScalar(graph.Mul(nu, nv), 1e-12)
 	return graph.OneMinus(graph.Div(dot, den))
+}
+
+// refCosineDistance is 1 - cos(u_i, v_i) per row as loss_art.py's
+// cosine_dist computes it: u·v / (|u| + 1e-8) / (|v| + 1e-8).
+func refCosineDistance(u, v *graph.Node) *graph.Node {
+	uf, vf := flat(u), flat(v)
+	dot := graph.ReduceSum(graph.Mul(uf, vf), 1)
+	nu := graph.AddScalar(graph.Sqrt(graph.ReduceSum(graph.Square(uf), 1)), 1e-8)
+	nv := graph.AddScalar(graph.Sqrt(graph.ReduceSum(graph.Square(vf), 1)), 1e-8)
+	return graph.OneMinus(graph.Div(graph.Div(dot, nu), nv))
 }
 
 // unitL2Distance is || u_i/|u_i| - v_i/|v_i| ||_2 per row.

@@ -257,14 +257,12 @@ func (t *Trainer) graph(scope *gmodel.Scope, x, y, lr, noise *graph.Node) []*gra
 	case ART:
 		n := x.Shape().Dimensions[0]
 		artNoise := graph.Slice(noise, graph.AxisRange(0, n))
-		adv := t.artAttack(x, y, artNoise, soft)
+		adv := t.artAttack(x, y, artNoise, soft, relu)
 		ceInput = adv
 		if c.AdvCE {
 			ceInput = t.pgd().Graph(net, x, y, graph.Slice(noise, graph.AxisRange(n, 2*n)), relu)
 		}
-		both := graph.Concatenate([]*graph.Node{x, adv}, 0)
-		labels := graph.Concatenate([]*graph.Node{y, y}, 0)
-		attr = graph.ReduceAllMean(AttributionLoss(net, both, labels, nil, soft, c.Objective))
+		attr = graph.ReduceAllMean(AttributionLoss(net, x, adv, y, soft, c.Objective))
 	}
 	relu.UpdateStats = true
 	logits := net.Logits(ceInput, relu)
@@ -282,19 +280,27 @@ func (t *Trainer) pgd() attack.PGD {
 }
 
 // artAttack finds x' in the ARTEps L-inf ball around x that maximises the
-// attribution loss by ARTSteps sign-gradient steps from x + noise.
-func (t *Trainer) artAttack(x, y, noise *graph.Node, soft model.Pass) *graph.Node {
+// attribution loss by ARTSteps sign-gradient steps from x + noise, as the
+// reference's topk_alignment_saliency_attack does: the AttackTopK entries
+// are those of largest |g_y| of the ReLU model at the random start, and
+// each step ascends the unmined loss on them with the softplus model.
+// (TripletCosineRaw keeps the project's first choice: the entries of the
+// softplus model's gradient at the clean image.)
+func (t *Trainer) artAttack(x, y, noise *graph.Node, soft, relu model.Pass) *graph.Node {
 	c := t.Config
 	x = attack.Detach(x)
+	adv := attack.Detach(attack.Project(attack.LInf, graph.Add(x, noise), x, c.ARTEps))
 	var mask *graph.Node
 	if c.AttackTopK > 0 {
-		logits := t.Net.Logits(x, soft)
-		gy := graph.Gradient(attribution.TargetLogitSum(logits, y), x)[0]
+		at, p := adv, relu
+		if c.Objective == TripletCosineRaw {
+			at, p = x, soft
+		}
+		gy := graph.Gradient(attribution.TargetLogitSum(t.Net.Logits(at, p), y), at)[0]
 		mask = graph.StopGradient(TopKMask(gy, c.AttackTopK))
 	}
-	adv := attack.Detach(attack.Project(attack.LInf, graph.Add(x, noise), x, c.ARTEps))
 	for range c.ARTSteps {
-		loss := graph.ReduceAllSum(AttributionLoss(t.Net, adv, y, mask, soft, c.Objective))
+		loss := graph.ReduceAllSum(attackLoss(t.Net, adv, y, mask, soft, c.Objective))
 		g := graph.Gradient(loss, adv)[0]
 		adv = attack.Detach(attack.Project(attack.LInf, graph.Add(adv, attack.Direction(attack.LInf, g, c.ARTStep)), x, c.ARTEps))
 	}

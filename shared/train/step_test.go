@@ -112,11 +112,11 @@ func TestARTAttackIncreasesAttributionLoss(t *testing.T) {
 	soft := model.Pass{Act: model.Softplus(c.Beta), Train: true}
 	out := gmodel.MustCallOnceN(n.Backend, n.Store, func(scope *gmodel.Scope, x, y, noise *graph.Node) []*graph.Node {
 		start := attack.Project(attack.LInf, graph.Add(x, noise), x, c.ARTEps)
-		adv := tr.artAttack(x, y, noise, soft)
+		adv := tr.artAttack(x, y, noise, soft, model.Pass{Act: model.ReLU, Train: true})
 		linf := graph.ReduceAllMax(graph.Abs(graph.Sub(adv, x)))
 		return []*graph.Node{
-			graph.ReduceAllMean(AttributionLoss(n, start, y, nil, soft, c.Objective)),
-			graph.ReduceAllMean(AttributionLoss(n, adv, y, nil, soft, c.Objective)),
+			graph.ReduceAllMean(attackLoss(n, start, y, nil, soft, c.Objective)),
+			graph.ReduceAllMean(attackLoss(n, adv, y, nil, soft, c.Objective)),
 			linf, graph.ReduceAllMin(adv), graph.ReduceAllMax(adv),
 		}
 	}, tensors.FromFlatDataAndDimensions(x, 8, size, size, 3), tensors.FromFlatDataAndDimensions(y, 8),
