@@ -1,6 +1,7 @@
 // Package train implements the training steps of the project: natural
-// training, PGD adversarial training (Madry et al., 2018) and Attributional
-// Robustness Training (Singh et al., ECCV 2020, Algorithm 1), each compiled
+// training, PGD adversarial training (Madry et al., 2018), Attributional
+// Robustness Training (Singh et al., ECCV 2020, Algorithm 1) and Chen et
+// al.'s IG-NORM and IG-SUM-NORM (NeurIPS 2019; ignorm.go), each compiled
 // into one GoMLX graph per batch shape, with SGD (Nesterov momentum and
 // weight decay) written as graph operations on the model's variables.
 package train
@@ -27,13 +28,13 @@ const (
 	ART     Method = "art"
 )
 
-// ParseMethod parses natural, pgd or art.
+// ParseMethod parses natural, pgd, art, ig-norm or ig-sum-norm.
 func ParseMethod(s string) (Method, error) {
 	switch m := Method(strings.ToLower(s)); m {
-	case Natural, PGD, ART:
+	case Natural, PGD, ART, IGNorm, IGSumNorm:
 		return m, nil
 	}
-	return "", fmt.Errorf("unknown training method %q (want natural, pgd or art)", s)
+	return "", fmt.Errorf("unknown training method %q (want natural, pgd, art, ig-norm or ig-sum-norm)", s)
 }
 
 // Config holds the hyper-parameters of a training step. Zero values are not
@@ -69,6 +70,9 @@ type Config struct {
 	// (the paper's Appendix C combination of ART and adversarial training).
 	AdvCE bool
 
+	// IG-NORM and IG-SUM-NORM (ignorm.go), with Lambda.
+	IGNormConfig
+
 	Conv model.ConvImpl
 }
 
@@ -79,6 +83,7 @@ func DefaultConfig(m Method) Config {
 		PGDSteps: 7, PGDEps: 8.0 / 255, PGDStep: 2.0 / 255,
 		ARTSteps: 3, ARTEps: 8.0 / 255, ARTStep: 5.0 / 255,
 		Lambda: 0.5, Beta: model.DefaultBeta, AttackTopK: 1000, Objective: TripletCosine,
+		IGNormConfig: DefaultIGNormConfig(),
 	}
 }
 
@@ -104,6 +109,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("ART needs a softplus beta > 0 (ReLU has no second derivative), got %g", c.Beta)
 	case c.AttackTopK < 0:
 		return fmt.Errorf("attack top-k %d is negative", c.AttackTopK)
+	case c.Method.isIGNorm():
+		return c.IGNormConfig.validate()
 	}
 	return nil
 }
@@ -202,6 +209,8 @@ func (t *Trainer) Noise(rng *rand.Rand, n, per int) []float32 {
 			noise = append(noise, attack.PGD{Eps: c.PGDEps, RandomStart: true}.Noise(rng, n, per)...)
 		}
 		return noise
+	case IGNorm, IGSumNorm:
+		return attack.PGD{Eps: c.IGAttackEps, RandomStart: true}.Noise(rng, n, per)
 	}
 	return make([]float32, n)
 }
@@ -265,6 +274,8 @@ func (t *Trainer) graph(scope *gmodel.Scope, x, y, lr, noise *graph.Node) []*gra
 		both := graph.Concatenate([]*graph.Node{x, adv}, 0)
 		labels := graph.Concatenate([]*graph.Node{y, y}, 0)
 		attr = graph.ReduceAllMean(AttributionLoss(net, both, labels, nil, soft, c.Objective))
+	case IGNorm, IGSumNorm:
+		ceInput, attr = t.igNormTerms(x, y, noise)
 	}
 	relu.UpdateStats = true
 	logits := net.Logits(ceInput, relu)
