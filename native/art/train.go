@@ -619,7 +619,9 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 	return res, nil
 }
 
-const optimizerPrefix = "/optimizer/momentum"
+// optimizerPrefix is the root of the optimiser's state in checkpoints, which
+// Trainer.OptimizerState keys without it ("/momentum/...", "/adam/...").
+const optimizerPrefix = "/optimizer"
 
 func optimizerState(ck *checkpoint.Checkpoint) map[string][]float32 {
 	out := make(map[string][]float32)

@@ -43,6 +43,8 @@ type Config struct {
 	Method Method
 
 	// SGD: lr is given per step (schedules live outside the graph).
+	// OptimizerConfig selects Adam instead (adam.go).
+	OptimizerConfig
 	Momentum    float64
 	Nesterov    bool
 	WeightDecay float64
@@ -83,7 +85,7 @@ func DefaultConfig(m Method) Config {
 		PGDSteps: 7, PGDEps: 8.0 / 255, PGDStep: 2.0 / 255,
 		ARTSteps: 3, ARTEps: 8.0 / 255, ARTStep: 5.0 / 255,
 		Lambda: 0.5, Beta: model.DefaultBeta, AttackTopK: 1000, Objective: TripletCosine,
-		IGNormConfig: DefaultIGNormConfig(),
+		IGNormConfig: DefaultIGNormConfig(), OptimizerConfig: DefaultOptimizerConfig(),
 	}
 }
 
@@ -110,9 +112,11 @@ func (c Config) Validate() error {
 	case c.AttackTopK < 0:
 		return fmt.Errorf("attack top-k %d is negative", c.AttackTopK)
 	case c.Method.isIGNorm():
-		return c.IGNormConfig.validate()
+		if err := c.IGNormConfig.validate(); err != nil {
+			return err
+		}
 	}
-	return nil
+	return c.OptimizerConfig.validate()
 }
 
 // Metrics are the batch statistics a step returns.
@@ -131,25 +135,18 @@ type Trainer struct {
 // momentumPath is the store path of a variable's momentum buffer.
 func momentumPath(path string) string { return "/optimizer/momentum" + path }
 
-// NewTrainer prepares net for training with c, creating zeroed momentum
-// buffers where they do not exist yet.
+// NewTrainer prepares net for training with c, creating zeroed optimiser
+// state (momentum buffers; Adam's moments) where it does not exist yet.
 func NewTrainer(net *model.Net, c Config) (*Trainer, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	net.Conv = c.Conv
-	for _, v := range net.Config.Variables() {
-		if !v.Kind.Trainable() || net.Store.GetVariable(momentumPath(v.Path)) != nil {
-			continue
-		}
-		zeros := tensors.FromFlatDataAndDimensions(make([]float32, product(v.Shape)), v.Shape...)
-		mv, err := net.Store.CreateVariable(momentumPath(v.Path), zeros)
-		if err != nil {
-			return nil, fmt.Errorf("creating momentum for %s: %w", v.Path, err)
-		}
-		mv.SetTrainable(false)
+	t := &Trainer{Net: net, Config: c, key: fmt.Sprintf("train/%+v", c)}
+	if err := t.initOptimizer(); err != nil {
+		return nil, err
 	}
-	return &Trainer{Net: net, Config: c, key: fmt.Sprintf("train/%+v", c)}, nil
+	return t, nil
 }
 
 func product(s []int) int {
@@ -158,42 +155,6 @@ func product(s []int) int {
 		p *= d
 	}
 	return p
-}
-
-// OptimizerState returns the momentum buffers keyed by variable path, for
-// checkpoints.
-func (t *Trainer) OptimizerState() (map[string][]float32, error) {
-	out := make(map[string][]float32)
-	for _, v := range t.Net.Config.Variables() {
-		if !v.Kind.Trainable() {
-			continue
-		}
-		mv := t.Net.Store.GetVariable(momentumPath(v.Path))
-		val, err := mv.Value()
-		if err != nil {
-			return nil, err
-		}
-		if out[v.Path], err = tensors.CopyFlatData[float32](val); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-// SetOptimizerState restores momentum buffers saved by OptimizerState.
-func (t *Trainer) SetOptimizerState(state map[string][]float32) error {
-	for _, v := range t.Net.Config.Variables() {
-		if !v.Kind.Trainable() {
-			continue
-		}
-		x, ok := state[v.Path]
-		if !ok || len(x) != product(v.Shape) {
-			return fmt.Errorf("optimizer state for %s missing or of the wrong size", v.Path)
-		}
-		t.Net.Store.GetVariable(momentumPath(v.Path)).MustSetValue(
-			tensors.FromFlatDataAndDimensions(append([]float32(nil), x...), v.Shape...))
-	}
-	return nil
 }
 
 // Noise draws the random starts the step's attacks need for a batch of n
@@ -281,7 +242,7 @@ func (t *Trainer) graph(scope *gmodel.Scope, x, y, lr, noise *graph.Node) []*gra
 	logits := net.Logits(ceInput, relu)
 	ce := attack.CrossEntropy(logits, y)
 	loss := graph.Add(ce, graph.MulScalar(attr, c.Lambda))
-	t.sgd(loss, lr)
+	t.update(loss, lr)
 	pred := graph.ConvertDType(graph.ArgMax(logits, 1), y.DType())
 	acc := graph.ReduceAllMean(graph.ConvertDType(graph.Equal(pred, y), x.DType()))
 	return []*graph.Node{loss, ce, attr, acc}
