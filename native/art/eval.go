@@ -158,6 +158,7 @@ type EvalOptions struct {
 	Step        fraction `json:"step"`
 	Steps       int      `json:"steps"`
 	K           int      `json:"k"`
+	AttackK     int      `json:"attack_k,omitempty"`
 	Restarts    int      `json:"restarts"`
 	Beta        float64  `json:"beta"`
 	Keep        string   `json:"keep"`
@@ -184,6 +185,8 @@ type EvalOptions struct {
 	SensSamples int     `json:"sens_samples"`
 	SensRadius  float64 `json:"sens_radius"`
 
+	// Protocol is the preset of -protocol (chen.go).
+	Protocol   string `json:"protocol,omitempty"`
 	Seed       uint64 `json:"seed"`
 	Report     string `json:"-"`
 	NoProgress bool   `json:"-"`
@@ -368,12 +371,16 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&o.Step, "step", "attribution attack step size (default 1/255)")
 	fs.IntVar(&o.Steps, "steps", o.Steps, "attribution attack steps")
 	fs.IntVar(&o.K, "k", o.K, "top-k pixels (0: 100 at 32x32, scaled with the pixels)")
+	fs.IntVar(&o.AttackK, "attack-k", o.AttackK, "top-k pixels of the IFIA objective, when not those of -k (0: -k)")
 	fs.IntVar(&o.Restarts, "restarts", o.Restarts, "attribution attack runs (the first from the clean image)")
 	fs.Float64Var(&o.Beta, "beta", o.Beta, "softplus beta of the attack's maps")
 	fs.StringVar(&o.Keep, "keep", o.Keep, "iterate kept: kendall, topk or spearman (lowest among correctly classified)")
 	fs.IntVar(&o.RandomDraws, "random-draws", o.RandomDraws, "random-sign baseline draws per image")
 	fs.IntVar(&o.AttackBatch, "attack-batch", o.AttackBatch, "images per attribution-attack batch")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed of the image choice, the attacks' random starts (and of shapes test data)")
+	fs.StringVar(&o.Protocol, "protocol", "art", "preset of the flags not given: "+evalProtocols+":\n"+
+		"-eps 0.3 (0.1) -step 0.01 -steps 100 -attack-k 200 (100) -k 100 -restarts 3 -beta 1 -ig-steps 100 -ig-rule right\n"+
+		"-pgd-eps 0.3 (0.1) -pgd-steps 40 (20) -pgd-step 0.01; without -data, the first checkpoint's dataset")
 	fs.StringVar(&o.Report, "report", o.Report, "write report.json, report.md, robustbench.json and plots into this directory")
 	fs.BoolVar(&o.NoProgress, "no-progress", o.NoProgress, "no progress bars")
 	fs.Usage = func() {
@@ -384,6 +391,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	o.Ckpts = ckpts
+	if err := o.applyProtocol(fs, ckpts, stdout); err != nil {
+		return err
+	}
 	if o.PGDNorm == "l2" {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -431,6 +441,7 @@ func (o EvalOptions) attributionMethod() (attribution.Method, error) {
 func (o EvalOptions) ifia() (attack.IFIA, error) {
 	a := attack.DefaultIFIA()
 	a.Eps, a.Step, a.Steps, a.K, a.Restarts, a.Beta, a.Seed = float64(o.Eps), float64(o.Step), o.Steps, o.K, o.Restarts, o.Beta, o.Seed
+	a.AttackK = o.AttackK
 	keep, err := attack.ParseCriterion(o.Keep)
 	if err != nil {
 		return a, err
@@ -466,6 +477,7 @@ func Evaluate(o EvalOptions, stdout, stderr io.Writer) ([]ModelReport, error) {
 	if err := notNegative(flagValue{"-pgd-eps", float64(o.PGDEps)}, flagValue{"-pgd-step", float64(o.PGDStep)},
 		flagValue{"-pgd-steps", float64(o.PGDSteps)}, flagValue{"-eps", float64(o.Eps)}, flagValue{"-step", float64(o.Step)},
 		flagValue{"-steps", float64(o.Steps)}, flagValue{"-restarts", float64(o.Restarts)}, flagValue{"-k", float64(o.K)},
+		flagValue{"-attack-k", float64(o.AttackK)},
 		flagValue{"-n", float64(o.N)}, flagValue{"-acc-n", float64(o.AccN)}, flagValue{"-pgd-n", float64(o.PGDN)},
 		flagValue{"-pgd-sweep-n", float64(o.SweepN)}, flagValue{"-center-n", float64(o.CenterN)},
 		flagValue{"-targeted-n", float64(o.TargetedN)}, flagValue{"-corruptions", float64(o.Corruptions)},
@@ -562,6 +574,9 @@ func Evaluate(o EvalOptions, stdout, stderr io.Writer) ([]ModelReport, error) {
 	}
 	if err := checkTopK(o.K, test.Height, test.Width); err != nil {
 		return nil, err
+	}
+	if o.AttackK > test.Height*test.Width {
+		return nil, fmt.Errorf("-attack-k %d: want 0 (-k) to %d, the number of pixels of the %dx%d images", o.AttackK, test.Height*test.Width, test.Height, test.Width)
 	}
 	// The attributional images: IFIA attacks the first N, the mass-centre
 	// and targeted attacks the first CenterN and TargetedN.
