@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/artrobust/art/shared/checkpoint"
+	"github.com/artrobust/art/shared/data"
 	"github.com/artrobust/art/shared/model"
 )
 
@@ -150,5 +151,26 @@ func TestEvalTakesTheCheckpointsDataset(t *testing.T) {
 	err = runEval([]string{"-ckpt", path, "-n", "0"}, &out, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "/nowhere/fmnist") || !strings.Contains(out.String(), "data: fashion-mnist:/nowhere/fmnist") {
 		t.Errorf("error %v, output %q: want the checkpoint's dataset used", err, out.String())
+	}
+}
+
+// -image mnist:INDEX is that MNIST test image with its label (skipped
+// where the module proxy cannot be reached).
+func TestInputImageFromMNIST(t *testing.T) {
+	if _, _, err := loadInput("mnist:x", 28, 1, 1); err == nil || !strings.Contains(err.Error(), "want mnist:INDEX") {
+		t.Errorf("mnist:x: %v", err)
+	}
+	if _, err := data.MNISTDir(); err != nil {
+		t.Skipf("no MNIST: %v", err)
+	}
+	x, label, err := loadInput("mnist:0", 28, 1, 1)
+	if err != nil || len(x) != 784 || label != 7 {
+		t.Fatalf("mnist:0: %d values, label %d, %v; want 784 values of a 7", len(x), label, err)
+	}
+	if _, _, err := loadInput("mnist:10000", 28, 1, 1); err == nil || !strings.Contains(err.Error(), "has 10000 images") {
+		t.Errorf("mnist:10000: %v", err)
+	}
+	if _, _, err := loadInput("mnist:1", 32, 3, 1); err == nil || !strings.Contains(err.Error(), "28x28x1") {
+		t.Errorf("mnist image for a 32x32x3 model: %v", err)
 	}
 }
