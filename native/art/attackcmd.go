@@ -43,7 +43,7 @@ func runAttack(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("art attack", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.Ckpt, "ckpt", o.Ckpt, "checkpoint")
-	fs.StringVar(&o.Image, "image", o.Image, "PNG or JPEG file (resized to the model's input), or shapes:INDEX")
+	fs.StringVar(&o.Image, "image", o.Image, "PNG or JPEG file (resized to the model's input), or shapes:INDEX (mnist:INDEX, fashion-mnist:INDEX)")
 	fs.StringVar(&o.Attack, "attack", o.Attack, "ifia (top-k), masscenter, targeted (Dombrowski et al.; needs -target-image) or pgd")
 	fs.StringVar(&o.TargetImage, "target-image", o.TargetImage, "targeted: the image whose map is the target")
 	fs.StringVar(&o.Method, "method", o.Method, "attribution method: grad, ixg, ig, smoothgrad, gradshap or gradcam")

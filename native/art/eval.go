@@ -158,16 +158,15 @@ type EvalOptions struct {
 	Step        fraction `json:"step"`
 	Steps       int      `json:"steps"`
 	K           int      `json:"k"`
+	AttackK     int      `json:"attack_k,omitempty"`
 	Restarts    int      `json:"restarts"`
 	// RandomStart starts the first IFIA run at a uniform random point of
 	// the ball (the ART reference's evaluation) instead of the clean image.
 	RandomStart bool    `json:"random_start"`
 	Beta        float64 `json:"beta"`
-	// Protocol names the preset the settings came from (default or paper).
-	Protocol    string `json:"protocol"`
-	Keep        string `json:"keep"`
-	RandomDraws int    `json:"random_draws"`
-	AttackBatch int    `json:"attack_batch"`
+	Keep        string  `json:"keep"`
+	RandomDraws int     `json:"random_draws"`
+	AttackBatch int     `json:"attack_batch"`
 
 	// Corruptions is the number of test images of the common-corruption
 	// evaluation (0 skips it).
@@ -189,6 +188,8 @@ type EvalOptions struct {
 	SensSamples int     `json:"sens_samples"`
 	SensRadius  float64 `json:"sens_radius"`
 
+	// Protocol is the preset of -protocol (chen.go).
+	Protocol   string `json:"protocol,omitempty"`
 	Seed       uint64 `json:"seed"`
 	Report     string `json:"-"`
 	NoProgress bool   `json:"-"`
@@ -201,46 +202,7 @@ func defaultEvalOptions() EvalOptions {
 		Sweep: fracList{2.0 / 255, 4.0 / 255, 16.0 / 255}, SweepN: 100,
 		N: 1000, Attribution: "ig", IGSteps: 100, IGRule: attribution.RiemannRight.String(), SHAPSamples: 20, SHAPSigma: 0,
 		Eps: fraction(a.Eps), Step: fraction(a.Step), Steps: a.Steps, K: a.K, Restarts: a.Restarts, Beta: a.Beta,
-		Keep: a.Keep.String(), RandomDraws: 1, AttackBatch: 10, Seed: 1, Protocol: "default"}
-}
-
-// paperProtocol is the attributional-robustness evaluation of the ART
-// paper as its reference code runs it (cifar/eval_model.py and
-// saliency_pgd.py's saliency_attackIG of nupurkmr9/Attributional-Robustness):
-// IFIA on Integrated Gradients (zero baseline, 100 points) from a uniform
-// random start, 50 steps of 1/255 within 8/255, k = 100 at 32x32, keeping
-// the iterate with the lowest Kendall's tau of the top-k-masked maps among
-// those still classified correctly, the maps by the trapezoid rule, on 200
-// test images. docs/report.md says where it still differs from the
-// reference (the final maps are IG of the true-class logit, not of the
-// cross-entropy loss).
-var paperProtocol = [][2]string{
-	{"n", "200"}, {"attribution", "ig"}, {"ig-steps", "100"}, {"ig-rule", "trapezoid"}, {"eps", "8/255"},
-	{"step", "1/255"}, {"steps", "50"}, {"k", "0"}, {"restarts", "1"}, {"random-start", "true"}, {"keep", "kendall-topk"},
-}
-
-// applyProtocol sets the preset's values for the flags not given.
-func applyProtocol(fs *flag.FlagSet, name string) error {
-	var preset [][2]string
-	switch name {
-	case "default":
-		return nil
-	case "paper":
-		preset = paperProtocol
-	default:
-		return fmt.Errorf("-protocol %q: want default or paper", name)
-	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	for _, kv := range preset {
-		if given[kv[0]] {
-			continue
-		}
-		if err := fs.Set(kv[0], kv[1]); err != nil {
-			return fmt.Errorf("-protocol %s: -%s %s: %w", name, kv[0], kv[1], err)
-		}
-	}
-	return nil
+		Keep: a.Keep.String(), RandomDraws: 1, AttackBatch: 10, Seed: 1}
 }
 
 // fracList is a comma-separated list of fractions ("2/255,4/255").
@@ -412,15 +374,18 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&o.Step, "step", "attribution attack step size (default 1/255)")
 	fs.IntVar(&o.Steps, "steps", o.Steps, "attribution attack steps")
 	fs.IntVar(&o.K, "k", o.K, "top-k pixels (0: 100 at 32x32, scaled with the pixels)")
+	fs.IntVar(&o.AttackK, "attack-k", o.AttackK, "top-k pixels of the IFIA objective, when not those of -k (0: -k)")
 	fs.IntVar(&o.Restarts, "restarts", o.Restarts, "attribution attack runs (the first from the clean image)")
 	fs.BoolVar(&o.RandomStart, "random-start", o.RandomStart, "start the first attribution-attack run at a uniform random point of the ball (the ART reference's evaluation)")
-	fs.StringVar(&o.Protocol, "protocol", o.Protocol, "preset for the attribution-attack flags not given: default, or paper (the ART reference's evaluation:\n"+
-		"-n 200 -ig-steps 100 -ig-rule trapezoid -eps 8/255 -step 1/255 -steps 50 -random-start -keep kendall-topk)")
 	fs.Float64Var(&o.Beta, "beta", o.Beta, "softplus beta of the attack's maps")
 	fs.StringVar(&o.Keep, "keep", o.Keep, "iterate kept: kendall, topk or spearman (lowest among correctly classified)")
 	fs.IntVar(&o.RandomDraws, "random-draws", o.RandomDraws, "random-sign baseline draws per image")
 	fs.IntVar(&o.AttackBatch, "attack-batch", o.AttackBatch, "images per attribution-attack batch")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed of the image choice, the attacks' random starts (and of shapes test data)")
+	fs.StringVar(&o.Protocol, "protocol", "default", "preset of the flags not given: "+evalProtocols+".\n"+
+		"paper: -n 200 -ig-steps 100 -ig-rule trapezoid -eps 8/255 -step 1/255 -steps 50 -random-start -keep kendall-topk;\n"+
+		"chen: -eps 0.3 (0.1) -step 0.01 -steps 100 -attack-k 200 (100) -k 100 -restarts 3 -beta 1 -ig-steps 100 -ig-rule right\n"+
+		"-pgd-eps 0.3 (0.1) -pgd-steps 40 (20) -pgd-step 0.01; without -data, the first checkpoint's dataset")
 	fs.StringVar(&o.Report, "report", o.Report, "write report.json, report.md, robustbench.json and plots into this directory")
 	fs.BoolVar(&o.NoProgress, "no-progress", o.NoProgress, "no progress bars")
 	fs.Usage = func() {
@@ -431,7 +396,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	o.Ckpts = ckpts
-	if err := applyProtocol(fs, o.Protocol); err != nil {
+	if err := o.applyProtocol(fs, ckpts, stdout); err != nil {
 		return err
 	}
 	if o.PGDNorm == "l2" {
@@ -481,7 +446,7 @@ func (o EvalOptions) attributionMethod() (attribution.Method, error) {
 func (o EvalOptions) ifia() (attack.IFIA, error) {
 	a := attack.DefaultIFIA()
 	a.Eps, a.Step, a.Steps, a.K, a.Restarts, a.Beta, a.Seed = float64(o.Eps), float64(o.Step), o.Steps, o.K, o.Restarts, o.Beta, o.Seed
-	a.RandomStart = o.RandomStart
+	a.RandomStart, a.AttackK = o.RandomStart, o.AttackK
 	keep, err := attack.ParseCriterion(o.Keep)
 	if err != nil {
 		return a, err
@@ -517,6 +482,7 @@ func Evaluate(o EvalOptions, stdout, stderr io.Writer) ([]ModelReport, error) {
 	if err := notNegative(flagValue{"-pgd-eps", float64(o.PGDEps)}, flagValue{"-pgd-step", float64(o.PGDStep)},
 		flagValue{"-pgd-steps", float64(o.PGDSteps)}, flagValue{"-eps", float64(o.Eps)}, flagValue{"-step", float64(o.Step)},
 		flagValue{"-steps", float64(o.Steps)}, flagValue{"-restarts", float64(o.Restarts)}, flagValue{"-k", float64(o.K)},
+		flagValue{"-attack-k", float64(o.AttackK)},
 		flagValue{"-n", float64(o.N)}, flagValue{"-acc-n", float64(o.AccN)}, flagValue{"-pgd-n", float64(o.PGDN)},
 		flagValue{"-pgd-sweep-n", float64(o.SweepN)}, flagValue{"-center-n", float64(o.CenterN)},
 		flagValue{"-targeted-n", float64(o.TargetedN)}, flagValue{"-corruptions", float64(o.Corruptions)},
@@ -613,6 +579,9 @@ func Evaluate(o EvalOptions, stdout, stderr io.Writer) ([]ModelReport, error) {
 	}
 	if err := checkTopK(o.K, test.Height, test.Width); err != nil {
 		return nil, err
+	}
+	if o.AttackK > test.Height*test.Width {
+		return nil, fmt.Errorf("-attack-k %d: want 0 (-k) to %d, the number of pixels of the %dx%d images", o.AttackK, test.Height*test.Width, test.Height, test.Width)
 	}
 	// The attributional images: IFIA attacks the first N, the mass-centre
 	// and targeted attacks the first CenterN and TargetedN.

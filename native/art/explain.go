@@ -74,9 +74,32 @@ func writeNPY(path string, values []float32, shape ...int) error {
 }
 
 // loadInput reads the image to explain: "shapes:INDEX" (an image of the
-// built-in shapes test split, with its label) or a PNG/JPEG file resized to
-// size x size. It returns HWC values in [0,1] and the label (-1 if unknown).
+// built-in shapes test split, with its label), "mnist:INDEX" or
+// "fashion-mnist:INDEX" (an image of that test split, with its label) or a
+// PNG/JPEG file resized to size x size. It returns HWC values in [0,1] and
+// the label (-1 if unknown).
 func loadInput(spec string, size, channels int, seed uint64) ([]float32, int, error) {
+	for _, name := range []string{"mnist", "fashion-mnist"} {
+		rest, ok := strings.CutPrefix(spec, name+":")
+		if !ok {
+			continue
+		}
+		i, err := strconv.Atoi(rest)
+		if err != nil || i < 0 {
+			return nil, -1, fmt.Errorf("bad image %q: want %s:INDEX", spec, name)
+		}
+		ds, err := data.Spec{Name: name}.Load("test", data.LoadOptions{})
+		if err != nil {
+			return nil, -1, err
+		}
+		if i >= ds.Len() {
+			return nil, -1, fmt.Errorf("bad image %q: the %s test split has %d images", spec, name, ds.Len())
+		}
+		if ds.Height != size || ds.Channels != channels {
+			return nil, -1, fmt.Errorf("the %s images are %dx%dx%d; the model takes %dx%dx%d", name, ds.Height, ds.Width, ds.Channels, size, size, channels)
+		}
+		return ds.Image(i), ds.Labels[i], nil
+	}
 	if rest, ok := strings.CutPrefix(spec, "shapes:"); ok {
 		i, err := strconv.Atoi(rest)
 		if err != nil || i < 0 {
@@ -305,7 +328,7 @@ func runExplain(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("art explain", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.Ckpt, "ckpt", o.Ckpt, "checkpoint")
-	fs.StringVar(&o.Image, "image", o.Image, "PNG or JPEG file (resized to the model's input), or shapes:INDEX for a built-in test image")
+	fs.StringVar(&o.Image, "image", o.Image, "PNG or JPEG file (resized to the model's input), or shapes:INDEX for a built-in test image\n(mnist:INDEX, fashion-mnist:INDEX: that test image)")
 	fs.StringVar(&o.Method, "method", o.Method, "attribution method: grad, ixg, ig, smoothgrad, gradshap or gradcam")
 	fs.IntVar(&o.Target, "target", o.Target, "class to explain (-1: the predicted class)")
 	fs.IntVar(&o.IGSteps, "ig-steps", o.IGSteps, "Integrated Gradients steps")

@@ -78,8 +78,15 @@ func reportMarkdown(o EvalOptions, reports []ModelReport) string {
 	fmt.Fprintf(&md, "Dataset `%s`.", o.Data)
 	if attr {
 		a := reports[0].Attr
-		fmt.Fprintf(&md, " Attributional robustness: IFIA top-k attack on %s, eps %.4g (%.3g/255), %d steps of %.3g/255, k = %d, on %d random test images that every checkpoint classifies correctly; mean ± std in percent.",
-			a.Method, float64(o.Eps), 255*float64(o.Eps), o.Steps, 255*float64(o.Step), a.K, a.N)
+		runs := ""
+		if o.AttackK > 0 && o.AttackK != a.K {
+			runs = fmt.Sprintf(" (the attack on the top %d)", o.AttackK)
+		}
+		if o.Restarts > 1 {
+			runs += fmt.Sprintf(", %d runs (the first from the image, the others from random points of the ball; the worst kept)", o.Restarts)
+		}
+		fmt.Fprintf(&md, " Attributional robustness: IFIA top-k attack on %s, eps %.4g (%.3g/255), %d steps of %.3g/255, k = %d%s, on %d random test images that every checkpoint classifies correctly; mean ± std in percent.",
+			a.Method, float64(o.Eps), 255*float64(o.Eps), o.Steps, 255*float64(o.Step), a.K, runs, a.N)
 	}
 	fmt.Fprintf(&md, " Accuracy: clean on %d images, PGD-%d (%s, eps %s, step %s) on %d images.\n\n",
 		reports[0].AccN, o.PGDSteps, threatModel(o.PGDNorm), epsText(o.PGDNorm, float64(o.PGDEps)), epsText(o.PGDNorm, float64(o.PGDStep)), reports[0].PGDN)

@@ -129,6 +129,7 @@ type TrainOptions struct {
 	MaxSteps   int    `json:"max_steps,omitempty"`
 
 	RecipeOptions // -pretrained, -recipe (recipe.go)
+	ChenOptions   // -optimizer, IG-NORM's -ig-* (chen.go)
 
 	NaNRetries  int     `json:"nan_retries,omitempty"`
 	NaNLRFactor float64 `json:"nan_lr_factor,omitempty"`
@@ -147,14 +148,14 @@ func defaultTrainOptions() TrainOptions {
 		ARTSteps: c.ARTSteps, ARTEps: fraction(c.ARTEps), ARTStep: fraction(c.ARTStep),
 		Lambda: c.Lambda, Beta: c.Beta, AttackTopK: c.AttackTopK, Objective: c.Objective.String(),
 		CropPad: 4, Flip: true, CkptEvery: 200, EvalN: 1000, EvalPGDN: 200, EvalPGD: 10, Conv: "auto",
-		NaNLRFactor: 0.5,
+		NaNLRFactor: 0.5, ChenOptions: defaultChenOptions(),
 	}
 }
 
 func (o *TrainOptions) flags(fs *flag.FlagSet) {
-	fs.StringVar(&o.Data, "data", o.Data, "dataset: shapes (built-in), cifar10:PATH, svhn:PATH, gtsrb:PATH, flowers17:PATH or cub:PATH")
-	fs.StringVar(&o.Model, "model", o.Model, "architecture: WRN-d-k (e.g. WRN-10-1, WRN-16-4, WRN-28-10), ResNet-18/26/34/50/101/152 or VGG16-GAP")
-	fs.StringVar(&o.Method, "method", o.Method, "training method: natural, pgd or art")
+	fs.StringVar(&o.Data, "data", o.Data, "dataset: shapes (built-in), mnist (fetched through the Go module proxy), fashion-mnist\n(Debian's dataset-fashion-mnist, or fashion-mnist:PATH), cifar10:PATH, svhn:PATH, gtsrb:PATH, flowers17:PATH or cub:PATH")
+	fs.StringVar(&o.Model, "model", o.Model, "architecture: WRN-d-k (e.g. WRN-10-1, WRN-16-4, WRN-28-10), ResNet-18/26/34/50/101/152, VGG16-GAP or MNIST-CNN")
+	fs.StringVar(&o.Method, "method", o.Method, "training method: natural, pgd, art, ig-norm or ig-sum-norm (Chen et al.)")
 	fs.StringVar(&o.Out, "out", o.Out, "output directory (checkpoint, metrics log, plots)")
 	fs.IntVar(&o.Size, "size", o.Size, "image side of the resized datasets: shapes, gtsrb, flowers17 and cub (CUB: 224 with -recipe)")
 	fs.IntVar(&o.TrainN, "train-n", o.TrainN, "training images to generate (shapes; 0: 10000) or to use (0: all)")
@@ -200,6 +201,7 @@ func (o *TrainOptions) flags(fs *flag.FlagSet) {
 	fs.IntVar(&o.MaxSteps, "max-steps", o.MaxSteps, "stop after this many steps in all (0: run every epoch)")
 	fs.BoolVar(&o.NoProgress, "no-progress", o.NoProgress, "no progress bar")
 	o.recipeFlags(fs)
+	o.chenFlags(fs)
 	fs.IntVar(&o.NaNRetries, "nan-retries", o.NaNRetries, "when the loss or the weights stop being finite: reload the last good checkpoint,\nmultiply the learning rate by -nan-lr-factor and go on, up to this many times (0: stop at once)")
 	fs.Float64Var(&o.NaNLRFactor, "nan-lr-factor", o.NaNLRFactor, "learning-rate factor of each -nan-retries retry, in (0, 1)")
 }
@@ -297,6 +299,9 @@ func (o *TrainOptions) trainConfig() (train.Config, error) {
 		ARTSteps: o.ARTSteps, ARTEps: float64(o.ARTEps), ARTStep: float64(o.ARTStep),
 		Lambda: o.Lambda, Beta: o.Beta, AttackTopK: o.AttackTopK, Objective: obj, AdvCE: o.AdvCE, Conv: conv,
 		HeadLRFactor: o.HeadLRFactor,
+	}
+	if err := o.chenConfig(&c); err != nil {
+		return train.Config{}, err
 	}
 	return c, c.Validate()
 }
@@ -621,7 +626,9 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 	return res, nil
 }
 
-const optimizerPrefix = "/optimizer/momentum"
+// optimizerPrefix is the root of the optimiser's state in checkpoints, which
+// Trainer.OptimizerState keys without it ("/momentum/...", "/adam/...").
+const optimizerPrefix = "/optimizer"
 
 func optimizerState(ck *checkpoint.Checkpoint) map[string][]float32 {
 	out := make(map[string][]float32)
@@ -715,7 +722,9 @@ func (o *TrainOptions) initialModel(backend compute.Backend, ds *data.Dataset, c
 	if err != nil {
 		return nil, 0, err
 	}
-	cfg.Mean, cfg.Std = ds.ChannelStats()
+	if cfg.Family != model.FamilyMNISTCNN { // it takes pixels as they are, as its reference
+		cfg.Mean, cfg.Std = ds.ChannelStats()
+	}
 	net, err := model.NewNet(backend, cfg, cfg.InitValues(o.Seed))
 	return net, 0, err
 }
@@ -728,6 +737,9 @@ func (o *TrainOptions) meta(ds *data.Dataset, step, stepsPerEpoch int, metrics m
 	act := "relu"
 	if o.Method == "art" {
 		act = fmt.Sprintf("relu (softplus beta %g in double-backprop passes)", o.Beta)
+	}
+	if (o.Method == "ig-norm" || o.Method == "ig-sum-norm") && o.IGBeta > 0 {
+		act = fmt.Sprintf("relu (softplus beta %g in the IG passes)", o.IGBeta)
 	}
 	return checkpoint.Meta{
 		Activation: act, ClassNames: ds.Classes, Dataset: o.Data, Method: o.Method, Hyper: hyper,

@@ -299,3 +299,44 @@ func TestIFIARandomStartAndKendallTopKKeepTheReferenceIterate(t *testing.T) {
 	}
 	checkKeptCorrect(t, f.net, x, y, res, a.Eps)
 }
+
+// AttackK changes only the objective's top-k set (Chen et al. attack the top
+// 200 pixels and report the top-100 intersection): AttackK = K is the attack
+// without it, another AttackK moves the iterates elsewhere, and the reported
+// top-k intersection is still taken at K.
+func TestIFIAAttackKChangesOnlyTheObjective(t *testing.T) {
+	f := shapesNet(t)
+	x, y := f.firstImages(t, 3)
+	a := attack.DefaultIFIA()
+	a.Steps, a.K = 4, 20
+	run := func(ak int) *attack.Result {
+		a.AttackK = ak
+		res, err := a.Attack(f.net, attribution.Gradient{}, x, y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	plain, same, wide := run(0), run(20), run(60)
+	differs := false
+	for i := range plain.Images {
+		for s, st := range plain.Images[i].Trace[0] {
+			if o := same.Images[i].Trace[0][s]; o.TopK != st.TopK || o.Kendall != st.Kendall || o.Linf != st.Linf {
+				t.Fatalf("image %d step %d: AttackK = K gives %+v, no AttackK %+v", i, s, same.Images[i].Trace[0][s], st)
+			}
+			w := wide.Images[i].Trace[0][s]
+			differs = differs || w.Kendall != st.Kendall
+			// Intersections at k = 20 are multiples of 1/20.
+			if r := w.TopK * 20; math.Abs(r-math.Round(r)) > 1e-9 {
+				t.Errorf("image %d step %d: top-k %v is not a fraction of the 20 pixels of K", i, s, w.TopK)
+			}
+		}
+	}
+	if !differs {
+		t.Error("AttackK 60 attacked exactly as AttackK 20")
+	}
+	a.AttackK = 16*16 + 1
+	if _, err := a.Attack(f.net, attribution.Gradient{}, x, y); err == nil {
+		t.Error("an attack k beyond the pixels was accepted")
+	}
+}

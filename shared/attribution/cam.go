@@ -1,6 +1,7 @@
 package attribution
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/artrobust/art/shared/model"
@@ -13,7 +14,8 @@ import (
 // feature maps A_c weighted by the classifier's weights for the target,
 // sum_c W[c,t] A_c, upsampled bilinearly to the input size. It is defined
 // for networks that end in global average pooling and a linear layer, as
-// the WRNs do.
+// the WRNs do; on other networks (the MNIST-CNN) building its graph panics
+// with an error saying so, which Net.Call returns.
 type CAM struct {
 	Act model.Activation
 }
@@ -27,6 +29,9 @@ func (m CAM) Map(net *model.Net, x, targets *graph.Node) *graph.Node {
 
 // lowRes is the map at the resolution of the last features: [N, h, w].
 func (m CAM) lowRes(net *model.Net, x, targets *graph.Node) *graph.Node {
+	if !net.Config.HasGAPHead() {
+		panic(fmt.Errorf("CAM is not defined for %s: it needs global average pooling and one linear layer at the end (use Grad-CAM)", net.Config.Name()))
+	}
 	features, _ := net.Forward(x, model.Pass{Act: m.Act})
 	w := net.Store.GetVariable(net.Config.ClassifierWeights()).NodeValue(x.Graph())
 	w = graph.ConvertDType(w, x.DType())

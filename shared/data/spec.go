@@ -1,14 +1,17 @@
 package data
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"strings"
 )
 
 // Spec selects a dataset: "shapes" (the built-in procedural dataset, the
-// default) or "NAME:PATH" with NAME one of cifar10, svhn, gtsrb, flowers17,
-// cub and PATH the directory the dataset was unpacked into.
+// default), "mnist" (fetched through the Go module proxy, see MNISTDir),
+// "fashion-mnist" (Debian's package, FashionMNISTDir), or "NAME:PATH" with
+// NAME one of mnist, fashion-mnist, cifar10, svhn, gtsrb, flowers17, cub and
+// PATH the directory the dataset was unpacked into.
 type Spec struct {
 	Name, Path string
 }
@@ -23,13 +26,15 @@ func ParseSpec(s string) (Spec, error) {
 			return Spec{}, fmt.Errorf("dataset spec %q: the built-in shapes dataset takes no path", s)
 		}
 		return Spec{Name: "shapes"}, nil
+	case "mnist", "fashion-mnist":
+		return Spec{Name: name, Path: path}, nil
 	case "cifar10", "svhn", "gtsrb", "flowers17", "cub":
 		if path == "" {
 			return Spec{}, fmt.Errorf("dataset spec %q: %s needs a directory, e.g. %s:/data/%s", s, name, name, name)
 		}
 		return Spec{Name: name, Path: path}, nil
 	}
-	return Spec{}, fmt.Errorf("unknown dataset %q (want shapes, cifar10:PATH, svhn:PATH, gtsrb:PATH, flowers17:PATH or cub:PATH)", name)
+	return Spec{}, fmt.Errorf("unknown dataset %q (want shapes, mnist, fashion-mnist, cifar10:PATH, svhn:PATH, gtsrb:PATH, flowers17:PATH or cub:PATH; mnist and fashion-mnist also take :PATH)", name)
 }
 
 func (s Spec) String() string {
@@ -43,7 +48,8 @@ func (s Spec) String() string {
 // defaults.
 type LoadOptions struct {
 	// Size is the image side for datasets that are resized (shapes: 32,
-	// gtsrb: 32, flowers17 and cub: 224). CIFAR-10 and SVHN are 32x32.
+	// gtsrb: 32, flowers17 and cub: 224). CIFAR-10 and SVHN are 32x32,
+	// MNIST and Fashion-MNIST 28x28.
 	Size int
 	// N is the number of shapes images to generate, or (for cub) the most
 	// images to load; 0 loads a whole split (shapes: 10000 train, 2000 test).
@@ -67,6 +73,17 @@ func (s Spec) Load(split string, o LoadOptions) (*Dataset, error) {
 			}
 		}
 		return Shapes(ShapesConfig{N: n, Size: o.Size, Seed: o.Seed, Split: split})
+	case "mnist":
+		dir := s.Path
+		if dir == "" {
+			var err error
+			if dir, err = MNISTDir(); err != nil {
+				return nil, err
+			}
+		}
+		return LoadMNIST(dir, split)
+	case "fashion-mnist":
+		return LoadFashionMNIST(cmp.Or(s.Path, FashionMNISTDir), split)
 	case "cifar10":
 		return LoadCIFAR10(s.Path, split)
 	case "svhn":

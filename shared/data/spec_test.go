@@ -8,13 +8,17 @@ import (
 
 func TestParseSpecAcceptsEveryDatasetAndRejectsUnknownOnes(t *testing.T) {
 	for in, want := range map[string]Spec{
-		"":             {Name: "shapes"},
-		"shapes":       {Name: "shapes"},
-		"cifar10:/d/c": {Name: "cifar10", Path: "/d/c"},
-		"SVHN:x":       {Name: "svhn", Path: "x"},
-		"gtsrb:g":      {Name: "gtsrb", Path: "g"},
-		"flowers17:f":  {Name: "flowers17", Path: "f"},
-		"cub:/a:b":     {Name: "cub", Path: "/a:b"},
+		"":                 {Name: "shapes"},
+		"shapes":           {Name: "shapes"},
+		"cifar10:/d/c":     {Name: "cifar10", Path: "/d/c"},
+		"SVHN:x":           {Name: "svhn", Path: "x"},
+		"gtsrb:g":          {Name: "gtsrb", Path: "g"},
+		"flowers17:f":      {Name: "flowers17", Path: "f"},
+		"cub:/a:b":         {Name: "cub", Path: "/a:b"},
+		"mnist":            {Name: "mnist"},
+		"MNIST:/m":         {Name: "mnist", Path: "/m"},
+		"fashion-mnist":    {Name: "fashion-mnist"},
+		"fashion-mnist:/f": {Name: "fashion-mnist", Path: "/f"},
 	} {
 		got, err := ParseSpec(in)
 		if err != nil || got != want {

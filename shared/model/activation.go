@@ -14,10 +14,18 @@ type Activation struct {
 	// tends to ReLU as beta grows and has non-zero second derivatives; 0
 	// selects ReLU.
 	Beta float64
+	// Unfused, with Beta 0, writes ReLU as max(x, 0) instead of GoMLX's
+	// fused activation, whose gradient has no gradient of its own: the
+	// passes that differentiate a ReLU network's input gradient with respect
+	// to the weights need it (IG-NORM as Chen et al. train it). Same values.
+	Unfused bool
 }
 
 // ReLU is the activation of ordinary forward passes.
 var ReLU = Activation{}
+
+// ReLUTwice is ReLU whose gradient can be differentiated again (Unfused).
+var ReLUTwice = Activation{Unfused: true}
 
 // Softplus returns the smooth activation used wherever an input gradient is
 // differentiated again (the paper uses beta = 50).
@@ -30,6 +38,9 @@ func (a Activation) String() string {
 	if a.Beta > 0 {
 		return fmt.Sprintf("softplus(beta=%g)", a.Beta)
 	}
+	if a.Unfused {
+		return "relu(unfused)"
+	}
 	return "relu"
 }
 
@@ -38,6 +49,9 @@ func (a Activation) String() string {
 // gradient is given directly as v*sigmoid(beta*x) (see softplus).
 func (a Activation) Apply(x *graph.Node) *graph.Node {
 	if a.Beta <= 0 {
+		if a.Unfused {
+			return graph.Max(x, graph.ZerosLike(x))
+		}
 		return activation.Relu(x)
 	}
 	return softplus(x, a.Beta)

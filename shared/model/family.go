@@ -29,11 +29,15 @@ const (
 	// extra 3x3 convolution to 1024 channels, global average pooling and a
 	// linear classifier (vgg.go).
 	FamilyVGGGAP
+	// FamilyMNISTCNN is Madry et al.'s MNIST network, which Chen et al.
+	// train on MNIST and Fashion-MNIST (mnistcnn.go).
+	FamilyMNISTCNN
 )
 
 var (
 	resnetRE = regexp.MustCompile(`^(?i)resnet-?(\d+)$`)
 	vggRE    = regexp.MustCompile(`^(?i)vgg-?16-gap$`)
+	mnistRE  = regexp.MustCompile(`^(?i)mnist-?cnn$`)
 )
 
 // parseFamilyArch recognises the names of the non-WRN families. ok is false
@@ -45,6 +49,8 @@ func parseFamilyArch(name string, numClasses, inputSize, channels int) (c Config
 		c = Config{Family: FamilyResNet, Depth: d}
 	case vggRE.MatchString(name):
 		c = Config{Family: FamilyVGGGAP, Depth: 16}
+	case mnistRE.MatchString(name):
+		c = Config{Family: FamilyMNISTCNN}
 	default:
 		return Config{}, false, nil
 	}
@@ -52,6 +58,9 @@ func parseFamilyArch(name string, numClasses, inputSize, channels int) (c Config
 	c.Mean, c.Std = make([]float32, channels), make([]float32, channels)
 	for i := range channels {
 		c.Mean[i], c.Std[i] = 0.5, 0.25
+		if c.Family == FamilyMNISTCNN {
+			c.Mean[i], c.Std[i] = 0, 1 // the reference takes [0,1] pixels as they are
+		}
 	}
 	return c, true, c.Validate()
 }
@@ -69,6 +78,8 @@ func (c Config) familyName() string {
 		return fmt.Sprintf("ResNet-%d", c.Depth)
 	case FamilyVGGGAP:
 		return fmt.Sprintf("VGG%d-GAP", c.Depth)
+	case FamilyMNISTCNN:
+		return "MNIST-CNN"
 	}
 	return fmt.Sprintf("Family(%d)-%d", int(c.Family), c.Depth)
 }
@@ -91,6 +102,8 @@ func (c Config) validateFamily() error {
 		if c.InputSize < 16 {
 			return fmt.Errorf("%s: input size %d too small (need >= 16: the network downsamples 16 times)", c.Name(), c.InputSize)
 		}
+	case FamilyMNISTCNN:
+		return c.validateMNISTCNN()
 	default:
 		return fmt.Errorf("unknown network family %d", int(c.Family))
 	}
@@ -103,6 +116,8 @@ func (c Config) familyVariables() []VarSpec {
 		return c.resnetVariables()
 	case FamilyVGGGAP:
 		return c.vggVariables()
+	case FamilyMNISTCNN:
+		return c.mnistCNNVariables()
 	}
 	panic(fmt.Errorf("model: unknown network family %d", int(c.Family)))
 }
@@ -114,6 +129,8 @@ func (c Config) forwardFamily(scope *gmodel.Scope, h *graph.Node, p Pass) (featu
 		return c.resnetForward(scope, h, p)
 	case FamilyVGGGAP:
 		return c.vggForward(scope, h, p)
+	case FamilyMNISTCNN:
+		return c.mnistCNNForward(scope, h, p)
 	}
 	panic(fmt.Errorf("model: unknown network family %d", int(c.Family)))
 }
@@ -174,11 +191,20 @@ func maxPool(x *graph.Node, k, stride, pad int) *graph.Node {
 // ClassifierWeights is the path of the final linear layer's weights
 // [features, classes], which CAM weights the feature maps with.
 func (c Config) ClassifierWeights() string {
-	if c.Family == FamilyWRN {
+	switch c.Family {
+	case FamilyWRN:
 		return "/head/fc/weights"
+	case FamilyMNISTCNN:
+		return "/fc2/weights"
 	}
 	return "/fc/weights"
 }
+
+// HasGAPHead reports whether the network ends in global average pooling of
+// its last feature maps and one linear layer, which CAM needs: every family
+// but the MNIST-CNN, whose classifier takes the flattened maps through a
+// hidden layer.
+func (c Config) HasGAPHead() bool { return c.Family != FamilyMNISTCNN }
 
 // InHead reports whether the variable at path belongs to the part of the
 // network that fine-tuning from ImageNet weights trains at a higher rate:
@@ -192,6 +218,8 @@ func (c Config) InHead(path string) bool {
 		prefixes = []string{"/layer4/", "/fc/"}
 	case FamilyVGGGAP:
 		prefixes = []string{"/conv6/", "/fc/"}
+	case FamilyMNISTCNN:
+		prefixes = []string{"/fc1/", "/fc2/"}
 	default:
 		prefixes = []string{"/group3/", "/head/"}
 	}

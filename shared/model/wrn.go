@@ -1,8 +1,9 @@
 // Package model defines the classifiers of the project: the pre-activation
 // WideResNet family WRN-d-k (Zagoruyko & Komodakis, BMVC 2016) used by the
-// ART paper, and torchvision's ResNets and ADL's VGG16-GAP (family.go) for
-// the paper's CUB-200 experiments, as plain GoMLX graph functions of a
-// variable scope and an input node.
+// ART paper, torchvision's ResNets and ADL's VGG16-GAP (family.go) for
+// the paper's CUB-200 experiments, and Madry et al.'s MNIST network
+// (mnistcnn.go) for Chen et al.'s MNIST and Fashion-MNIST experiments, as
+// plain GoMLX graph functions of a variable scope and an input node.
 //
 // Every forward pass chooses its activation (ReLU, or softplus with a large
 // beta for passes differentiated through an input gradient, since ReLU has no
@@ -42,15 +43,15 @@ var archRE = regexp.MustCompile(`^(?i)wrn-(\d+)-(\d+)$`)
 
 // ParseArch parses a name such as "WRN-10-1" into a Config with the given
 // number of classes, input size and channels, and neutral normalisation
-// (mean 0.5, std 0.25 per channel) that callers may replace with dataset
-// statistics.
+// (mean 0.5, std 0.25 per channel; none, mean 0 and std 1, for the
+// MNIST-CNN) that callers may replace with dataset statistics.
 func ParseArch(name string, numClasses, inputSize, channels int) (Config, error) {
 	if c, ok, err := parseFamilyArch(name, numClasses, inputSize, channels); ok {
 		return c, err
 	}
 	m := archRE.FindStringSubmatch(name)
 	if m == nil {
-		return Config{}, fmt.Errorf("unknown architecture %q (want WRN-d-k, e.g. WRN-10-1, WRN-16-4, WRN-28-10; ResNet-18, -26, -34, -50, -101, -152; or VGG16-GAP)", name)
+		return Config{}, fmt.Errorf("unknown architecture %q (want WRN-d-k, e.g. WRN-10-1, WRN-16-4, WRN-28-10; ResNet-18, -26, -34, -50, -101, -152; VGG16-GAP; or MNIST-CNN)", name)
 	}
 	d, _ := strconv.Atoi(m[1])
 	k, _ := strconv.Atoi(m[2])
@@ -219,6 +220,9 @@ func product(s []int) int {
 // gain) as the reference WRN code does.
 func (c Config) InitValues(seed uint64) map[string][]float32 {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed_a57))
+	if c.Family == FamilyMNISTCNN {
+		return c.mnistCNNInitValues(rng)
+	}
 	vals := make(map[string][]float32)
 	for _, v := range c.Variables() {
 		x := make([]float32, product(v.Shape))

@@ -1,6 +1,7 @@
 // Package train implements the training steps of the project: natural
-// training, PGD adversarial training (Madry et al., 2018) and Attributional
-// Robustness Training (Singh et al., ECCV 2020, Algorithm 1), each compiled
+// training, PGD adversarial training (Madry et al., 2018), Attributional
+// Robustness Training (Singh et al., ECCV 2020, Algorithm 1) and Chen et
+// al.'s IG-NORM and IG-SUM-NORM (NeurIPS 2019; ignorm.go), each compiled
 // into one GoMLX graph per batch shape, with SGD (Nesterov momentum and
 // weight decay) written as graph operations on the model's variables.
 package train
@@ -27,13 +28,13 @@ const (
 	ART     Method = "art"
 )
 
-// ParseMethod parses natural, pgd or art.
+// ParseMethod parses natural, pgd, art, ig-norm or ig-sum-norm.
 func ParseMethod(s string) (Method, error) {
 	switch m := Method(strings.ToLower(s)); m {
-	case Natural, PGD, ART:
+	case Natural, PGD, ART, IGNorm, IGSumNorm:
 		return m, nil
 	}
-	return "", fmt.Errorf("unknown training method %q (want natural, pgd or art)", s)
+	return "", fmt.Errorf("unknown training method %q (want natural, pgd, art, ig-norm or ig-sum-norm)", s)
 }
 
 // Config holds the hyper-parameters of a training step. Zero values are not
@@ -42,6 +43,8 @@ type Config struct {
 	Method Method
 
 	// SGD: lr is given per step (schedules live outside the graph).
+	// OptimizerConfig selects Adam instead (adam.go).
+	OptimizerConfig
 	Momentum    float64
 	Nesterov    bool
 	WeightDecay float64
@@ -69,6 +72,9 @@ type Config struct {
 	// (the paper's Appendix C combination of ART and adversarial training).
 	AdvCE bool
 
+	// IG-NORM and IG-SUM-NORM (ignorm.go), with Lambda.
+	IGNormConfig
+
 	Conv model.ConvImpl
 }
 
@@ -79,6 +85,7 @@ func DefaultConfig(m Method) Config {
 		PGDSteps: 7, PGDEps: 8.0 / 255, PGDStep: 2.0 / 255,
 		ARTSteps: 3, ARTEps: 8.0 / 255, ARTStep: 5.0 / 255,
 		Lambda: 0.5, Beta: model.DefaultBeta, AttackTopK: 1000, Objective: TripletCosine,
+		IGNormConfig: DefaultIGNormConfig(), OptimizerConfig: DefaultOptimizerConfig(),
 	}
 }
 
@@ -104,8 +111,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("ART needs a softplus beta > 0 (ReLU has no second derivative), got %g", c.Beta)
 	case c.AttackTopK < 0:
 		return fmt.Errorf("attack top-k %d is negative", c.AttackTopK)
+	case c.Method.isIGNorm():
+		if err := c.IGNormConfig.validate(); err != nil {
+			return err
+		}
 	}
-	return nil
+	return c.OptimizerConfig.validate()
 }
 
 // Metrics are the batch statistics a step returns.
@@ -124,25 +135,18 @@ type Trainer struct {
 // momentumPath is the store path of a variable's momentum buffer.
 func momentumPath(path string) string { return "/optimizer/momentum" + path }
 
-// NewTrainer prepares net for training with c, creating zeroed momentum
-// buffers where they do not exist yet.
+// NewTrainer prepares net for training with c, creating zeroed optimiser
+// state (momentum buffers; Adam's moments) where it does not exist yet.
 func NewTrainer(net *model.Net, c Config) (*Trainer, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	net.Conv = c.Conv
-	for _, v := range net.Config.Variables() {
-		if !v.Kind.Trainable() || net.Store.GetVariable(momentumPath(v.Path)) != nil {
-			continue
-		}
-		zeros := tensors.FromFlatDataAndDimensions(make([]float32, product(v.Shape)), v.Shape...)
-		mv, err := net.Store.CreateVariable(momentumPath(v.Path), zeros)
-		if err != nil {
-			return nil, fmt.Errorf("creating momentum for %s: %w", v.Path, err)
-		}
-		mv.SetTrainable(false)
+	t := &Trainer{Net: net, Config: c, key: fmt.Sprintf("train/%+v", c)}
+	if err := t.initOptimizer(); err != nil {
+		return nil, err
 	}
-	return &Trainer{Net: net, Config: c, key: fmt.Sprintf("train/%+v", c)}, nil
+	return t, nil
 }
 
 func product(s []int) int {
@@ -151,42 +155,6 @@ func product(s []int) int {
 		p *= d
 	}
 	return p
-}
-
-// OptimizerState returns the momentum buffers keyed by variable path, for
-// checkpoints.
-func (t *Trainer) OptimizerState() (map[string][]float32, error) {
-	out := make(map[string][]float32)
-	for _, v := range t.Net.Config.Variables() {
-		if !v.Kind.Trainable() {
-			continue
-		}
-		mv := t.Net.Store.GetVariable(momentumPath(v.Path))
-		val, err := mv.Value()
-		if err != nil {
-			return nil, err
-		}
-		if out[v.Path], err = tensors.CopyFlatData[float32](val); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-// SetOptimizerState restores momentum buffers saved by OptimizerState.
-func (t *Trainer) SetOptimizerState(state map[string][]float32) error {
-	for _, v := range t.Net.Config.Variables() {
-		if !v.Kind.Trainable() {
-			continue
-		}
-		x, ok := state[v.Path]
-		if !ok || len(x) != product(v.Shape) {
-			return fmt.Errorf("optimizer state for %s missing or of the wrong size", v.Path)
-		}
-		t.Net.Store.GetVariable(momentumPath(v.Path)).MustSetValue(
-			tensors.FromFlatDataAndDimensions(append([]float32(nil), x...), v.Shape...))
-	}
-	return nil
 }
 
 // Noise draws the random starts the step's attacks need for a batch of n
@@ -202,6 +170,8 @@ func (t *Trainer) Noise(rng *rand.Rand, n, per int) []float32 {
 			noise = append(noise, attack.PGD{Eps: c.PGDEps, RandomStart: true}.Noise(rng, n, per)...)
 		}
 		return noise
+	case IGNorm, IGSumNorm:
+		return attack.PGD{Eps: c.IGAttackEps, RandomStart: true}.Noise(rng, n, per)
 	}
 	return make([]float32, n)
 }
@@ -263,12 +233,14 @@ func (t *Trainer) graph(scope *gmodel.Scope, x, y, lr, noise *graph.Node) []*gra
 			ceInput = t.pgd().Graph(net, x, y, graph.Slice(noise, graph.AxisRange(n, 2*n)), relu)
 		}
 		attr = graph.ReduceAllMean(AttributionLoss(net, x, adv, y, soft, c.Objective))
+	case IGNorm, IGSumNorm:
+		ceInput, attr = t.igNormTerms(x, y, noise)
 	}
 	relu.UpdateStats = true
 	logits := net.Logits(ceInput, relu)
 	ce := attack.CrossEntropy(logits, y)
 	loss := graph.Add(ce, graph.MulScalar(attr, c.Lambda))
-	t.sgd(loss, lr)
+	t.update(loss, lr)
 	pred := graph.ConvertDType(graph.ArgMax(logits, 1), y.DType())
 	acc := graph.ReduceAllMean(graph.ConvertDType(graph.Equal(pred, y), x.DType()))
 	return []*graph.Node{loss, ce, attr, acc}

@@ -371,3 +371,59 @@ func TestAttackRunsOnEveryMethod(t *testing.T) {
 		}
 	}
 }
+
+// An MNIST-CNN checkpoint of 28x28 grey images, shipped as float16 like the
+// site's, loads in the engine and gets predictions, one-channel maps of
+// every method and an attack.
+func TestMNISTCNNCheckpointRunsInTheEngine(t *testing.T) {
+	e := newEngine(t)
+	cfg, err := model.ParseArch("MNIST-CNN", 10, 28, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := model.NewNet(e.Backend, cfg, cfg.InitValues(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	classes := []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
+	ck, err := net.Checkpoint(checkpoint.Meta{Method: "ig-norm", Dataset: "mnist", ClassNames: classes}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := checkpoint.Write(&buf, ck, checkpoint.WithFloat16()); err != nil {
+		t.Fatal(err)
+	}
+	m, err := e.LoadCheckpoint("mnist.ckpt", buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := m.Card; c.Title != "MNIST-CNN · ig-norm · mnist" || c.InputSize != 28 || c.Channels != 1 || c.Classes[7] != "7" {
+		t.Errorf("card %+v", c)
+	}
+	rng := rand.New(rand.NewPCG(3, 3))
+	img := make([]float32, 28*28)
+	for i := range img {
+		img[i] = rng.Float32()
+	}
+	if p, err := m.Predict(img); err != nil || len(p) != 10 {
+		t.Fatalf("predict: %v, %v", p, err)
+	}
+	for _, meth := range []protocol.Method{
+		{Name: protocol.Gradient}, {Name: protocol.IntegratedGradient, Steps: 4},
+		{Name: protocol.SmoothGrad, Samples: 2, Sigma: 0.1}, {Name: protocol.GradCAM},
+	} {
+		mp, err := m.Attribute(img, 3, meth)
+		if err != nil || len(mp) != len(img) {
+			t.Errorf("%s: %d values, %v; want %d", meth, len(mp), err, len(img))
+		}
+	}
+	cfgA := protocol.Attack{Method: protocol.Method{Name: protocol.Gradient}, Eps: 76, StepSize: 3, Steps: 2, K: 100, Beta: 10}
+	var last protocol.Step
+	if _, err := e.Attack(context.Background(), []string{"mnist.ckpt"}, img, cfgA, func(s protocol.Step) { last = s }); err != nil {
+		t.Fatal(err)
+	}
+	if last.Step != 2 || len(last.Image) != len(img) || len(last.Map) != len(img) {
+		t.Errorf("attack: step %d, %d image and %d map values", last.Step, len(last.Image), len(last.Map))
+	}
+}
