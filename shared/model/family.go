@@ -49,10 +49,7 @@ func parseFamilyArch(name string, numClasses, inputSize, channels int) (c Config
 		return Config{}, false, nil
 	}
 	c.NumClasses, c.InputSize, c.Channels = numClasses, inputSize, channels
-	c.Mean, c.Std = make([]float32, channels), make([]float32, channels)
-	for i := range channels {
-		c.Mean[i], c.Std[i] = 0.5, 0.25
-	}
+	c.Mean, c.Std = neutralNormalization(channels)
 	return c, true, c.Validate()
 }
 
