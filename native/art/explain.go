@@ -101,7 +101,7 @@ func loadInput(spec string, size, channels int, seed uint64) ([]float32, int, er
 	if st.Size() > maxInputBytes {
 		return nil, -1, fmt.Errorf("image %s has %d MB; the limit is %d MB", spec, st.Size()>>20, maxInputBytes>>20)
 	}
-	b, err := os.ReadFile(spec)
+	b, err := readLimited(spec, maxInputBytes, imageHead)
 	if err != nil {
 		return nil, -1, fmt.Errorf("image %s: %w", spec, err)
 	}
@@ -118,6 +118,18 @@ const (
 	maxInputBytes = 64 << 20
 	maxInputSide  = 8192
 )
+
+// imageHead refuses, from its first bytes, a file that is empty or neither
+// a PNG nor a JPEG (the messages are decodeInputImage's).
+func imageHead(b []byte) error {
+	switch {
+	case len(b) == 0:
+		return errors.New("the file is empty")
+	case !bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) && !bytes.HasPrefix(b, []byte{0xff, 0xd8}):
+		return errors.New("not a PNG or JPEG image")
+	}
+	return nil
+}
 
 // decodeInputImage decodes a PNG or JPEG file's bytes and resizes the image
 // to size x size (HWC values in [0,1], 1 or 3 channels). Its width and

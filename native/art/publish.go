@@ -97,12 +97,16 @@ type evalReport struct {
 	Models   []ModelReport `json:"models"`
 }
 
+// maxReportBytes bounds the art eval report a publish reads (a report of
+// thousands of images per checkpoint is a few MB).
+const maxReportBytes = 256 << 20
+
 // findReportEntry returns the report's entry for the first of paths that
 // it evaluated (paths compared after cleaning).
 func findReportEntry(report string, paths ...string) (ModelReport, EvalOptions, error) {
-	b, err := os.ReadFile(report)
+	b, err := readLimited(report, maxReportBytes, nil)
 	if err != nil {
-		return ModelReport{}, EvalOptions{}, err
+		return ModelReport{}, EvalOptions{}, fmt.Errorf("-report: %w", err)
 	}
 	var r evalReport
 	if err := json.Unmarshal(b, &r); err != nil {
