@@ -5,9 +5,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/artrobust/art/shared/nanjson"
 )
 
 // trimMetricsLog keeps only the records of steps up to step in the metrics
@@ -54,4 +57,18 @@ func trimMetricsLog(path string, step int) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// nanjsonEncoder writes one JSON value per line, as json.Encoder does, with
+// numbers that are not finite as null: a record of the metrics log is never
+// lost, nor the run stopped, over one undefined number.
+type nanjsonEncoder struct{ w io.Writer }
+
+func (e nanjsonEncoder) Encode(v any) error {
+	b, err := nanjson.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = e.w.Write(append(b, '\n'))
+	return err
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -9,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/artrobust/art/shared/nanjson"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -177,8 +177,10 @@ func writeEvalReport(o EvalOptions, reports []ModelReport, stdout io.Writer) err
 	return os.WriteFile(filepath.Join(o.Report, "report.md"), []byte(full), 0o644)
 }
 
+// writeJSON writes v as indented JSON, numbers that are not finite as null
+// (a report is not lost at the end of a long run over one undefined number).
 func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
+	b, err := nanjson.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/artrobust/art/shared/checkpoint"
 	"github.com/artrobust/art/shared/data"
 	"github.com/artrobust/art/shared/model"
+	"github.com/artrobust/art/shared/nanjson"
 	"github.com/artrobust/art/shared/train"
 	"github.com/gomlx/compute"
 	"github.com/schollz/progressbar/v3"
@@ -412,7 +413,7 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 	}
 	logPath := filepath.Join(o.Out, "metrics.jsonl")
 	var logFile *os.File
-	var logEnc *json.Encoder
+	var logEnc nanjsonEncoder
 	// openLog starts the metrics log at step: the records of later steps
 	// (from an earlier run, or before a retry) are dropped first.
 	openLog := func(step int) error {
@@ -426,7 +427,7 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 		if err != nil {
 			return err
 		}
-		logFile, logEnc = f, json.NewEncoder(f)
+		logFile, logEnc = f, nanjsonEncoder{f}
 		return nil
 	}
 	if err := openLog(startStep); err != nil {
@@ -721,8 +722,14 @@ func (o *TrainOptions) initialModel(backend compute.Backend, ds *data.Dataset, c
 // meta is the checkpoint metadata of the run at a step.
 func (o *TrainOptions) meta(ds *data.Dataset, step, stepsPerEpoch int, metrics map[string]float64) checkpoint.Meta {
 	hyper := map[string]any{}
-	b, _ := json.Marshal(o)
-	_ = json.Unmarshal(b, &hyper)
+	b, err := nanjson.Marshal(o)
+	if err == nil {
+		err = json.Unmarshal(b, &hyper)
+	}
+	if err != nil {
+		// Never drop the hyper-parameters silently: say so in them.
+		hyper = map[string]any{"error": "encoding the flags: " + err.Error()}
+	}
 	act := "relu"
 	if o.Method == "art" {
 		act = fmt.Sprintf("relu (softplus beta %g in double-backprop passes)", o.Beta)
