@@ -445,10 +445,11 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 		}
 	}()
 
-	save := func(step int, metrics map[string]float64) error {
+	// snapshot takes a checkpoint of the current state in memory.
+	snapshot := func(step int, metrics map[string]float64) (*checkpoint.Checkpoint, error) {
 		opt, err := tr.OptimizerState()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		extra := make(map[string][]float32, len(opt))
 		for k, v := range opt {
@@ -457,15 +458,40 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 		meta := o.meta(trainSet, step, stepsPerEpoch, metrics)
 		ck, err := net.Checkpoint(meta, extra)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		// The loss is checked before each update, so weights can still
 		// overflow in the last one: never replace a good checkpoint with them.
 		if name := firstNonFinite(ck); name != "" {
-			return &divergedError{fmt.Sprintf("step %d: %s is no longer finite (lr %g)", step, name, o.lrAt(step-1, stepsPerEpoch)*o.LRScale)}
+			return nil, &divergedError{fmt.Sprintf("step %d: %s is no longer finite (lr %g)", step, name, o.lrAt(step-1, stepsPerEpoch)*o.LRScale)}
 		}
-		return checkpoint.WriteFile(ckptPath, ck)
+		return ck, nil
 	}
+	lastGood := -1 // the step of the checkpoint on disk, all of whose checks passed
+	if o.Resume {
+		lastGood = startStep
+	}
+	write := func(ck *checkpoint.Checkpoint) error {
+		if err := checkpoint.WriteFile(ckptPath, ck); err != nil {
+			return err
+		}
+		lastGood = int(ck.Meta.Training.Step)
+		return nil
+	}
+	save := func(step int, metrics map[string]float64) error {
+		ck, err := snapshot(step, metrics)
+		if err != nil {
+			return err
+		}
+		return write(ck)
+	}
+	// A checkpoint is good when its weights are finite and neither the loss
+	// that produced them nor the loss computed on them is non-finite or has
+	// exploded (lossWatch). The second is known one step later, so a
+	// checkpoint is held in memory as pending until then; only the last one
+	// of a run, or of an interrupted run, is written on the first test.
+	var watch lossWatch
+	var pending *checkpoint.Checkpoint
 	// retry handles a diverged step: with retries left it rebuilds the
 	// model and optimizer from the last good checkpoint, reduces the
 	// learning rate and returns the step to go on from; otherwise it
@@ -481,7 +507,11 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 			if retries > 0 {
 				after = fmt.Sprintf(" after %d %s with the learning rate scaled by %g", retries, plural(retries, "retry", "retries"), o.LRScale)
 			}
-			return 0, fmt.Errorf("%s; training stopped%s, the last good checkpoint %s is kept", d.what, after, ckptPath)
+			at := ""
+			if lastGood >= 0 {
+				at = fmt.Sprintf(" (step %d)", lastGood)
+			}
+			return 0, fmt.Errorf("%s; training stopped%s, the last good checkpoint %s%s is kept", d.what, after, ckptPath, at)
 		}
 		ck, err := checkpoint.ReadFile(ckptPath)
 		if err != nil {
@@ -498,6 +528,7 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 		}
 		retries++
 		o.LRScale *= o.NaNLRFactor
+		pending = nil
 		from := int(ck.Meta.Training.Step)
 		if err := openLog(from); err != nil {
 			return 0, err
@@ -556,6 +587,20 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 			noteMemoryLimit(stdout, limitMemoryAfterWarmUp())
 			defer clearMemoryLimit()
 		}
+		// m.Loss was computed on the weights of the pending checkpoint and
+		// produced the next ones.
+		bad := watch.check(m.Loss)
+		dropped := pending != nil && bad != ""
+		if pending != nil {
+			if bad == "" {
+				if err := write(pending); err != nil {
+					return nil, fmt.Errorf("writing the checkpoint: %w", err)
+				}
+			} else {
+				fmt.Fprintf(stdout, "\nstep %d: %s; the checkpoint of step %d is not kept\n", step+1, bad, pending.Meta.Training.Step)
+			}
+			pending = nil
+		}
 		if !finite(m.Loss) {
 			from, err := retry(&divergedError{fmt.Sprintf("step %d: the loss is %v (lr %g)", step+1, m.Loss, lr)})
 			if err != nil {
@@ -590,10 +635,35 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 			return nil, err
 		}
 		if endOfEpoch || (o.CkptEvery > 0 && done%o.CkptEvery == 0) || interrupted.Load() {
-			if err := save(done, map[string]float64{"clean_acc": res.CleanAcc, "pgd_acc": res.PGDAcc}); err != nil {
+			last := done == total || interrupted.Load()
+			var err error
+			switch {
+			case bad != "" && last:
+				// Never end a run on weights that are not good.
+				err = &divergedError{fmt.Sprintf("step %d: %s (lr %g)", done, bad, lr)}
+			case bad != "":
+				if !dropped { // else said above
+					fmt.Fprintf(stdout, "\nstep %d: %s; no checkpoint is kept of it\n", done, bad)
+				}
+			default:
+				var ck *checkpoint.Checkpoint
+				if ck, err = snapshot(done, map[string]float64{"clean_acc": res.CleanAcc, "pgd_acc": res.PGDAcc}); err == nil {
+					if last {
+						err = write(ck)
+					} else {
+						pending = ck
+					}
+				}
+			}
+			if err != nil {
 				var d *divergedError
 				if !errors.As(err, &d) {
 					return nil, fmt.Errorf("writing the checkpoint: %w", err)
+				}
+				if interrupted.Load() {
+					_ = bar.Exit()
+					fmt.Fprintf(stdout, "\ninterrupted at step %d: %s; the last good checkpoint %s is kept\n", done, d.what, ckptPath)
+					return nil, errInterrupted
 				}
 				from, err := retry(d)
 				if err != nil {
