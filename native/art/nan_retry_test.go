@@ -102,7 +102,7 @@ func TestRetriesGoBackToTheLastCheckpointThatPasses(t *testing.T) {
 		t.Fatalf("error %v, want one keeping the checkpoint of step 0\n%s", err, stdout.String())
 	}
 	for _, want := range []string{"retry 1 of 2 from the checkpoint at step 0", "retry 2 of 2 from the checkpoint at step 0",
-		"is over 10 times its running median"} {
+		"is over 100 times its running median"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("output does not say %q:\n%s", want, stdout.String())
 		}
@@ -124,15 +124,15 @@ func TestRetriesGoBackToTheLastCheckpointThatPasses(t *testing.T) {
 	}
 }
 
-// The loss watch: non-finite losses and those over 10 times the running
-// median (or 10, for small losses) are not good; the others are.
+// The loss watch: non-finite losses and those over 100 times the running
+// median (or 100, for small losses) are not good; the others are.
 func TestLossWatchTellsExplodedLosses(t *testing.T) {
 	var w lossWatch
 	for i, tc := range []struct {
 		loss float64
 		good bool
-	}{{2.3, true}, {2.1, true}, {23, false}, {math.NaN(), false}, {math.Inf(1), false}, {1.9, true},
-		{0.01, true}, {0.01, true}, {0.01, true}, {0.01, true}, {0.5, true}, {9.9, true}, {10.5, false}} {
+	}{{2.3, true}, {2.1, true}, {91, true}, {231, false}, {math.NaN(), false}, {math.Inf(1), false}, {1.9, true},
+		{0.01, true}, {0.01, true}, {0.01, true}, {0.01, true}, {0.01, true}, {0.5, true}, {99, true}, {100.5, false}} {
 		if got := w.check(tc.loss) == ""; got != tc.good {
 			t.Errorf("loss #%d %g: good %v, want %v (recent %v)", i, tc.loss, got, tc.good, w.recent)
 		}
