@@ -100,6 +100,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if *iters < 1 || *batch < 1 || *parts < 1 {
 		return fmt.Errorf("-iters, -batch and -conv-parts must be at least 1")
 	}
+	if err := checkOutputFile("-table", *table); err != nil {
+		return err
+	}
 	model.ConvBatchParts = *parts
 	backend, err := newBackend(trainingWork)
 	if err != nil {

@@ -215,6 +215,20 @@ type Prediction struct {
 	Logits        []float64 `json:"logits"`
 }
 
+// String is "3 (star, p=0.893)", or "3 (p=0.893)" for a checkpoint
+// without class names.
+func (p Prediction) String() string {
+	name := ""
+	if p.ClassName != "" {
+		name = p.ClassName + ", "
+	}
+	prob := math.NaN()
+	if p.Class >= 0 && p.Class < len(p.Probabilities) {
+		prob = p.Probabilities[p.Class]
+	}
+	return fmt.Sprintf("%d (%sp=%.3f)", p.Class, name, prob)
+}
+
 func predict(net *model.Net, x []float32, names []string) (Prediction, error) {
 	logits, err := net.Predict(x, model.ReLU)
 	if err != nil {
@@ -347,6 +361,9 @@ func Explain(o ExplainOptions, stdout io.Writer) error {
 	if o.Ckpt == "" || o.Image == "" {
 		return errors.New("-ckpt and -image are required")
 	}
+	if err := checkOutputDir("-out", o.Out); err != nil {
+		return err
+	}
 	m, err := explainMethod(o.Method, o.IGSteps, o.Samples, o.Sigma, o.Seed)
 	if err != nil {
 		return err
@@ -395,7 +412,6 @@ func Explain(o ExplainOptions, stdout io.Writer) error {
 	if err := writeJSON(filepath.Join(o.Out, "explain.json"), res); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "predicted %d (%s, p=%.3f); %s map of class %d in %s\n", pred.Class, pred.ClassName,
-		pred.Probabilities[pred.Class], m, target, o.Out)
+	fmt.Fprintf(stdout, "predicted %s; %s map of class %d in %s\n", pred, m, target, o.Out)
 	return nil
 }

@@ -19,7 +19,7 @@ import (
 func TestReportsLogsAndHyperParametersWriteNonFiniteNumbersAsNull(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "report.json")
-	if err := writeJSON(path, ModelReport{Checkpoint: "a.ckpt", CleanAcc: math.NaN(), PGDAcc: math.Inf(1)}); err != nil {
+	if err := writeJSON(path, ModelReport{Checkpoint: "a.ckpt", CleanAcc: num(math.NaN()), PGDAcc: num(math.Inf(1))}); err != nil {
 		t.Fatalf("writeJSON: %v", err)
 	}
 	b, _ := os.ReadFile(path)

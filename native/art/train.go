@@ -45,9 +45,15 @@ func (f *fraction) Set(s string) error {
 		}
 		n /= d
 	}
+	if math.IsNaN(n) || math.IsInf(n, 0) {
+		return fmt.Errorf("not a finite number: %q", s)
+	}
 	*f = fraction(n)
 	return nil
 }
+
+// Get makes the flag's value visible to checkNumbers.
+func (f *fraction) Get() any { return float64(*f) }
 
 // intList is a comma-separated list of integers, e.g. "30,45".
 type intList []int
@@ -67,8 +73,8 @@ func (l *intList) Set(s string) error {
 			continue
 		}
 		v, err := strconv.Atoi(strings.TrimSpace(part))
-		if err != nil {
-			return fmt.Errorf("not an integer list: %q", s)
+		if err != nil || v < 0 {
+			return fmt.Errorf("not a list of integers from 0: %q", s)
 		}
 		*l = append(*l, v)
 	}
@@ -340,6 +346,9 @@ const (
 // Train runs a training job and returns where its checkpoint is.
 func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	if err := checkOutputDir("-out", o.Out); err != nil {
 		return nil, err
 	}
 	tc, err := o.trainConfig()
