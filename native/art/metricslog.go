@@ -18,7 +18,8 @@ import (
 // (-resume, or a -nan-retries retry) does not log the steps after it twice,
 // and a fresh run (step 0) does not append to an earlier run's log. Lines
 // that are not records (a line cut short when a run was killed) are dropped.
-// The file is replaced atomically; a missing file is not an error.
+// The file is replaced atomically, keeping its mode; a missing file is not
+// an error.
 func trimMetricsLog(path string, step int) error {
 	old, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -44,11 +45,20 @@ func trimMetricsLog(path string, step int) error {
 	if bytes.Equal(kept.Bytes(), old) {
 		return nil
 	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".metrics-*.jsonl")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
+	// CreateTemp makes the file 0600: the log keeps its own mode.
+	if err := tmp.Chmod(fi.Mode().Perm()); err != nil {
+		tmp.Close()
+		return err
+	}
 	if _, err := tmp.Write(kept.Bytes()); err != nil {
 		tmp.Close()
 		return err
