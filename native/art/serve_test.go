@@ -76,6 +76,7 @@ func testServer(t *testing.T) *httptest.Server {
 	site, _ := testSite(t)
 	h, err := NewStaticHandler(site)
 	must(t, err)
+	t.Cleanup(func() { h.Close() })
 	h.loopbackOnly = true
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -203,7 +204,7 @@ func TestServeContentTypes(t *testing.T) {
 
 func TestServeGzipNegotiation(t *testing.T) {
 	srv := testServer(t)
-	want, err := os.ReadFile(filepath.Join(srv.Config.Handler.(*StaticHandler).root, "app.wasm"))
+	want, err := os.ReadFile(filepath.Join(srv.Config.Handler.(*StaticHandler).rootPath, "app.wasm"))
 	must(t, err)
 	for _, tc := range []struct {
 		accept string
@@ -447,5 +448,77 @@ func TestServeStopsCleanlyOnInterrupt(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "server stopped") {
 		t.Errorf("stdout %q, want \"server stopped\"", stdout.String())
+	}
+}
+
+// A symbolic link swapped between a file inside and one outside the folder
+// while it is requested never serves the one outside: the file is opened
+// through the folder's os.Root, which checks what it opens, so there is no
+// window between a check and the open (the server leaked 58 of
+// ~14,700 requests). 3000 requests race a goroutine swapping the link.
+func TestServeSymlinkSwappedDuringRequestsNeverLeaks(t *testing.T) {
+	site, secret := testSite(t)
+	h, err := NewStaticHandler(site)
+	must(t, err)
+	t.Cleanup(func() { h.Close() })
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	link, tmp := filepath.Join(site, "flip.js"), filepath.Join(site, "flip.tmp")
+	must(t, os.Symlink("loader.js", link))
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			target := "loader.js"
+			if i%2 == 1 {
+				target = secret
+			}
+			_ = os.Remove(tmp)
+			if os.Symlink(target, tmp) == nil {
+				_ = os.Rename(tmp, link) // atomic swap
+			}
+		}
+	}()
+	defer func() { close(stop); wg.Wait() }()
+	client := srv.Client()
+	served := 0
+	for range 3000 {
+		resp, err := client.Get(srv.URL + "/flip.js")
+		must(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(body), "SECRET") {
+			t.Fatalf("a request for the swapped link served the file outside the folder (status %d)", resp.StatusCode)
+		}
+		if resp.StatusCode == 200 {
+			served++
+		}
+	}
+	if served == 0 {
+		t.Error("the link was never served while it pointed inside")
+	}
+}
+
+// A FIFO or a device inside the folder is not served, and opening it does
+// not block the request.
+func TestServeRefusesAFIFOWithoutBlocking(t *testing.T) {
+	site, _ := testSite(t)
+	if err := syscall.Mkfifo(filepath.Join(site, "pipe.js"), 0o644); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	h, err := NewStaticHandler(site)
+	must(t, err)
+	t.Cleanup(func() { h.Close() })
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	if resp, _ := rawGet(t, srv, "GET", "/pipe.js"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /pipe.js (a FIFO): status %d, want 404", resp.StatusCode)
 	}
 }
