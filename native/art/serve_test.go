@@ -90,7 +90,7 @@ func rawGet(t *testing.T, srv *httptest.Server, method, target string, header ..
 	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
 	must(t, err)
 	defer conn.Close()
-	must(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+	must(t, conn.SetDeadline(time.Now().Add(2*time.Minute)))
 	req := method + " " + target + " HTTP/1.1\r\nHost: " + srv.Listener.Addr().String() + "\r\nConnection: close\r\n"
 	for _, h := range header {
 		req += h + "\r\n"
@@ -365,7 +365,7 @@ var servingURL = regexp.MustCompile(`at (http://\S+/) `)
 
 func waitURL(t *testing.T, out interface{ String() string }) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
 		if m := servingURL.FindStringSubmatch(out.String()); m != nil {
 			return m[1]
@@ -402,7 +402,7 @@ func TestServeBindsLoopbackPrintsURLAndStops(t *testing.T) {
 		if err != nil {
 			t.Errorf("Serve after cancel: %v", err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(2 * time.Minute):
 		t.Fatal("Serve did not stop after its context was cancelled")
 	}
 	if _, err := http.Get(url); err == nil {
@@ -442,7 +442,7 @@ func TestServeStopsCleanlyOnInterrupt(t *testing.T) {
 		if err != nil {
 			t.Errorf("art serve after SIGINT: %v, want exit status 0", err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(2 * time.Minute):
 		_ = cmd.Process.Kill()
 		t.Fatal("art serve did not stop on SIGINT")
 	}
