@@ -76,6 +76,7 @@ func TestEveryNumericFlagIsCheckedBeforeAnyWork(t *testing.T) {
 			}
 		}
 	}
+	t.Logf("%d cases", cases)
 	if cases < 500 {
 		t.Errorf("only %d cases: the commands' flags were not all found", cases)
 	}
