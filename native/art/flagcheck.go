@@ -123,9 +123,6 @@ func checkNumbers(fs *flag.FlagSet) error {
 // describe says what a flag in the range takes.
 func (r flagRange) describe(isInt bool) string {
 	num := func(v float64) string {
-		if v == maxFloat {
-			return "any finite number"
-		}
 		if v == math.Trunc(v) && math.Abs(v) < 1e15 {
 			return strconv.FormatFloat(v, 'f', -1, 64)
 		}
@@ -135,17 +132,19 @@ func (r flagRange) describe(isInt bool) string {
 	if isInt {
 		what = "an integer"
 	}
-	lo, hi := "from "+num(r.min), "to "+num(r.max)
-	if r.minOpen {
-		lo = "above " + num(r.min)
+	switch {
+	case r.max == maxFloat && r.minOpen:
+		return fmt.Sprintf("want %s above %s, finite", what, num(r.min))
+	case r.max == maxFloat:
+		return fmt.Sprintf("want %s from %s, finite", what, num(r.min))
+	case r.minOpen && r.maxOpen:
+		return fmt.Sprintf("want %s between %s and %s, both excluded", what, num(r.min), num(r.max))
+	case r.minOpen:
+		return fmt.Sprintf("want %s above %s, at most %s", what, num(r.min), num(r.max))
+	case r.maxOpen:
+		return fmt.Sprintf("want %s from %s, below %s", what, num(r.min), num(r.max))
 	}
-	if r.maxOpen {
-		hi = "below " + num(r.max)
-	}
-	if r.max == maxFloat {
-		return fmt.Sprintf("want %s %s, finite", what, lo)
-	}
-	return fmt.Sprintf("want %s %s %s", what, lo, hi)
+	return fmt.Sprintf("want %s from %s to %s", what, num(r.min), num(r.max))
 }
 
 // stopAfterFlags, when set (by tests), is called once a command's flags

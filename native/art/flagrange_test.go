@@ -91,10 +91,10 @@ func TestFlagRangeErrorsSayWhatIsWanted(t *testing.T) {
 		want string
 	}{
 		{[]string{"train", "-epochs", "9223372036854775807"}, "-epochs 9223372036854775807: want an integer from 1 to 1000000"},
-		{[]string{"train", "-lr-factor", "-1"}, "-lr-factor -1: want a number above 0 to 1"},
+		{[]string{"train", "-lr-factor", "-1"}, "-lr-factor -1: want a number above 0, at most 1"},
 		{[]string{"train", "-lr", "Inf"}, "-lr +Inf: want a number above 0, finite"},
 		{[]string{"train", "-weight-decay", "NaN"}, "-weight-decay NaN: want a number from 0 to 1"},
-		{[]string{"train", "-momentum", "NaN"}, "-momentum NaN: want a number from 0 below 1"},
+		{[]string{"train", "-momentum", "NaN"}, "-momentum NaN: want a number from 0, below 1"},
 		{[]string{"train", "-lambda", "NaN"}, "-lambda NaN: want a number from 0, finite"},
 		{[]string{"train", "-beta", "NaN"}, "-beta NaN: want a number above 0, finite"},
 		{[]string{"train", "-eval-n", "-1"}, "-eval-n -1: want an integer from 0 to 1048576"},
