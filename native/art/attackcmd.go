@@ -107,6 +107,9 @@ func Attack(o AttackOptions, stdout io.Writer) (*AttackResult, error) {
 	if o.Ckpt == "" || o.Image == "" {
 		return nil, errors.New("-ckpt and -image are required")
 	}
+	if err := checkOutputDir("-out", o.Out); err != nil {
+		return nil, err
+	}
 	if err := notNegative(flagValue{"-eps", float64(o.Eps)}, flagValue{"-step", float64(o.Step)},
 		flagValue{"-steps", float64(o.Steps)}, flagValue{"-restarts", float64(o.Restarts)}); err != nil {
 		return nil, err

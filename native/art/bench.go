@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 	"github.com/artrobust/art/shared/attack"
 	"github.com/artrobust/art/shared/attribution"
 	"github.com/artrobust/art/shared/model"
+	"github.com/artrobust/art/shared/nanjson"
 	"github.com/artrobust/art/shared/train"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
@@ -100,6 +100,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if *iters < 1 || *batch < 1 || *parts < 1 {
 		return fmt.Errorf("-iters, -batch and -conv-parts must be at least 1")
 	}
+	if err := checkOutputFile("-table", *table); err != nil {
+		return err
+	}
 	model.ConvBatchParts = *parts
 	backend, err := newBackend(trainingWork)
 	if err != nil {
@@ -155,12 +158,15 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{
+		b, err := nanjson.MarshalIndent(map[string]any{
 			"backend": backend.String(), "engine": engineName(backend), "goos": runtime.GOOS, "goarch": runtime.GOARCH,
 			"cpus": runtime.NumCPU(), "results": results, "peer": peerResults,
-		})
+		}, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "%s\n", b)
+		return err
 	}
 	return nil
 }

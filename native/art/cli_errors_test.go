@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"image"
 	"image/png"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,6 +47,8 @@ func pngHeaderOnly(w, h int) []byte {
 // badFiles writes the hostile inputs of the command-line tests into dir.
 type badFiles struct {
 	ckpt, damaged, wrongArch, text, empty, huge, zeroWide, noRows, good, dir string
+	// valid checksums, hostile contents
+	hugeInput, deepArch, nanWeights string
 }
 
 func writeBadFiles(t *testing.T) badFiles {
@@ -76,6 +79,31 @@ func writeBadFiles(t *testing.T) badFiles {
 	if err := checkpoint.WriteFile(f.wrongArch, ck); err != nil {
 		t.Fatal(err)
 	}
+	variant := func(name string, edit func(*checkpoint.Checkpoint)) string {
+		c, err := checkpoint.ReadFile(f.ckpt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		edit(c)
+		p := filepath.Join(dir, name)
+		if err := checkpoint.WriteFile(p, c); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	f.hugeInput = variant("hugeinput.ckpt", func(c *checkpoint.Checkpoint) { c.Meta.Arch.InputSize = 100000 })
+	f.deepArch = variant("deep.ckpt", func(c *checkpoint.Checkpoint) { c.Meta.Arch.Name, c.Meta.Arch.Depth = "WRN-6000000004-1", 6000000004 })
+	f.nanWeights = variant("nan.ckpt", func(c *checkpoint.Checkpoint) {
+		w, _ := c.Tensor("/head/fc/weights")
+		v, _ := w.Float32s()
+		v = append([]float32(nil), v...)
+		v[5] = float32(math.NaN())
+		for i, tn := range c.Tensors {
+			if tn.Name == w.Name {
+				c.Tensors[i] = checkpoint.NewFloat32(w.Name, w.Shape, v)
+			}
+		}
+	})
 	f.text = put("notes.png", []byte("this is text, not a picture\n"))
 	f.empty = put("empty.png", nil)
 	f.huge = put("huge.png", pngHeaderOnly(10000, 10000))
@@ -163,6 +191,21 @@ func TestBadCommandLinesGiveOneLineErrors(t *testing.T) {
 		{[]string{"attack", "-ckpt", f.wrongArch, "-image", "shapes:0"}, "does not match the architecture"},
 		{[]string{"attack", "-ckpt", f.ckpt, "-image", f.text}, "not a PNG or JPEG"},
 		{[]string{"attack", "-ckpt", f.ckpt, "-image", f.huge}, "10000x10000 pixels"},
+		// checkpoints with valid checksums and hostile contents, and files
+		// that are not what they claim
+		{[]string{"explain", "-ckpt", f.hugeInput, "-image", f.good}, "input size 100000 is over the limit of 512"},
+		{[]string{"explain", "-ckpt", f.deepArch, "-image", f.good}, "depth 6000000004 is over the limit"},
+		{[]string{"eval", "-ckpt", f.deepArch}, "depth 6000000004 is over the limit"},
+		{[]string{"publish", "-ckpt", f.deepArch, "-out", filepath.Join(f.dir, "pub.ckpt")}, "depth 6000000004 is over the limit"},
+		{[]string{"eval", "-ckpt", f.nanWeights}, "tensor /head/fc/weights holds NaN at index 5: the weights are not finite"},
+		{[]string{"publish", "-ckpt", f.nanWeights, "-out", filepath.Join(f.dir, "pub.ckpt")}, "/head/fc/weights holds NaN"},
+		{[]string{"explain", "-ckpt", "/dev/zero", "-image", f.good}, "bad magic"},
+		{[]string{"eval", "-ckpt", "/dev/urandom"}, "bad magic"},
+		{[]string{"explain", "-ckpt", f.ckpt, "-image", "/dev/zero"}, "/dev/zero: not a PNG or JPEG image"},
+		// numeric flags out of range, through the binary
+		{train("-epochs", "9223372036854775807"), "-epochs 9223372036854775807"},
+		{train("-lr", "NaN"), "-lr NaN"},
+		{[]string{"eval", "-ckpt", f.ckpt, "-pgd-n", "-1"}, "-pgd-n -1"},
 		// art bench and art serve
 		{[]string{"bench", "-benchmarks", "nothing"}, "nothing"},
 		{[]string{"serve", "-dir", missing}, missing},

@@ -226,6 +226,9 @@ func (l *fracList) Set(s string) error {
 		if err := v.Set(f); err != nil {
 			return err
 		}
+		if v < 0 {
+			return fmt.Errorf("%s is negative", f)
+		}
 		*l = append(*l, float64(v))
 	}
 	return nil
@@ -251,6 +254,24 @@ func (v *num) UnmarshalJSON(b []byte) error {
 	err := json.Unmarshal(b, &f)
 	*v = num(f)
 	return err
+}
+
+// over is a measure over n images: NaN, "not measured", when n is 0,
+// rather than a number for something that was not measured.
+func over(n int, measure func() (float64, error)) (num, error) {
+	if n <= 0 {
+		return num(math.NaN()), nil
+	}
+	v, err := measure()
+	return num(v), err
+}
+
+// measured formats a measure, or says it was not measured.
+func measured(v num) string {
+	if math.IsNaN(float64(v)) {
+		return "not measured"
+	}
+	return fmt.Sprintf("%.4f", float64(v))
 }
 
 // Summary is metric.Summary in JSON form.
@@ -314,9 +335,9 @@ type ModelReport struct {
 	Arch              string             `json:"arch"`
 	Dataset           string             `json:"dataset"`
 	Method            string             `json:"method"`
-	CleanAcc          float64            `json:"clean_acc"`
-	PGDAcc            float64            `json:"pgd_acc"`
-	GradientAlignment float64            `json:"gradient_alignment"`
+	CleanAcc          num                `json:"clean_acc"` // null: not measured (-acc-n 0)
+	PGDAcc            num                `json:"pgd_acc"`   // null: not measured (-pgd-n 0)
+	GradientAlignment num                `json:"gradient_alignment"`
 	AccN              int                `json:"acc_n"`
 	PGDN              int                `json:"pgd_n"`
 	Sweep             []SweepPoint       `json:"pgd_sweep,omitempty"`
@@ -479,6 +500,9 @@ func Evaluate(o EvalOptions, stdout, stderr io.Writer) ([]ModelReport, error) {
 	if len(o.Ckpts) == 0 {
 		return nil, errors.New("no -ckpt given")
 	}
+	if err := checkOutputDir("-report", o.Report); err != nil {
+		return nil, err
+	}
 	if err := notNegative(flagValue{"-pgd-eps", float64(o.PGDEps)}, flagValue{"-pgd-step", float64(o.PGDStep)},
 		flagValue{"-pgd-steps", float64(o.PGDSteps)}, flagValue{"-eps", float64(o.Eps)}, flagValue{"-step", float64(o.Step)},
 		flagValue{"-steps", float64(o.Steps)}, flagValue{"-restarts", float64(o.Restarts)}, flagValue{"-k", float64(o.K)},
@@ -616,16 +640,16 @@ func Evaluate(o EvalOptions, stdout, stderr io.Writer) ([]ModelReport, error) {
 		r := ModelReport{Checkpoint: l.path, Arch: net.Config.Name(), Dataset: test.Name, Method: l.meta.Method,
 			AccN: min(o.AccN, test.Len()), PGDN: min(o.PGDN, test.Len())}
 		fmt.Fprintf(stdout, "evaluating %s (%s, %s) ...\n", l.path, r.Arch, r.Method)
-		if r.CleanAcc, err = accuracy(net, test, firstN(r.AccN)); err != nil {
+		if r.CleanAcc, err = over(r.AccN, func() (float64, error) { return accuracy(net, test, firstN(r.AccN)) }); err != nil {
 			return nil, err
 		}
-		if r.PGDAcc, err = robustAccuracy(net, test, firstN(r.PGDN), pgd, o.Seed); err != nil {
+		if r.PGDAcc, err = over(r.PGDN, func() (float64, error) { return robustAccuracy(net, test, firstN(r.PGDN), pgd, o.Seed) }); err != nil {
 			return nil, err
 		}
-		if r.GradientAlignment, err = gradientAlignment(net, test, firstN(r.AccN)); err != nil {
+		if r.GradientAlignment, err = over(r.AccN, func() (float64, error) { return gradientAlignment(net, test, firstN(r.AccN)) }); err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(stdout, "  clean acc %.4f, PGD-%d (%s) acc %.4f, cos(x, dz_y/dx) %.4f\n", r.CleanAcc, o.PGDSteps, norm, r.PGDAcc, r.GradientAlignment)
+		fmt.Fprintf(stdout, "  clean acc %s, PGD-%d (%s) acc %s, cos(x, dz_y/dx) %s\n", measured(r.CleanAcc), o.PGDSteps, norm, measured(r.PGDAcc), measured(r.GradientAlignment))
 		if err := o.robustSections(&r, l, li, test, m, spsa, spatial, pgd, corr, transfer, stdout); err != nil {
 			return nil, err
 		}

@@ -124,7 +124,7 @@ func loadInput(spec string, size, channels int, seed uint64) ([]float32, int, er
 	if st.Size() > maxInputBytes {
 		return nil, -1, fmt.Errorf("image %s has %d MB; the limit is %d MB", spec, st.Size()>>20, maxInputBytes>>20)
 	}
-	b, err := os.ReadFile(spec)
+	b, err := readLimited(spec, maxInputBytes, imageHead)
 	if err != nil {
 		return nil, -1, fmt.Errorf("image %s: %w", spec, err)
 	}
@@ -141,6 +141,18 @@ const (
 	maxInputBytes = 64 << 20
 	maxInputSide  = 8192
 )
+
+// imageHead refuses, from its first bytes, a file that is empty or neither
+// a PNG nor a JPEG (the messages are decodeInputImage's).
+func imageHead(b []byte) error {
+	switch {
+	case len(b) == 0:
+		return errors.New("the file is empty")
+	case !bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) && !bytes.HasPrefix(b, []byte{0xff, 0xd8}):
+		return errors.New("not a PNG or JPEG image")
+	}
+	return nil
+}
 
 // decodeInputImage decodes a PNG or JPEG file's bytes and resizes the image
 // to size x size (HWC values in [0,1], 1 or 3 channels). Its width and
@@ -224,6 +236,20 @@ type Prediction struct {
 	ClassName     string    `json:"class_name,omitempty"`
 	Probabilities []float64 `json:"probabilities"`
 	Logits        []float64 `json:"logits"`
+}
+
+// String is "3 (star, p=0.893)", or "3 (p=0.893)" for a checkpoint
+// without class names.
+func (p Prediction) String() string {
+	name := ""
+	if p.ClassName != "" {
+		name = p.ClassName + ", "
+	}
+	prob := math.NaN()
+	if p.Class >= 0 && p.Class < len(p.Probabilities) {
+		prob = p.Probabilities[p.Class]
+	}
+	return fmt.Sprintf("%d (%sp=%.3f)", p.Class, name, prob)
 }
 
 func predict(net *model.Net, x []float32, names []string) (Prediction, error) {
@@ -358,6 +384,9 @@ func Explain(o ExplainOptions, stdout io.Writer) error {
 	if o.Ckpt == "" || o.Image == "" {
 		return errors.New("-ckpt and -image are required")
 	}
+	if err := checkOutputDir("-out", o.Out); err != nil {
+		return err
+	}
 	m, err := explainMethod(o.Method, o.IGSteps, o.Samples, o.Sigma, o.Seed)
 	if err != nil {
 		return err
@@ -406,7 +435,6 @@ func Explain(o ExplainOptions, stdout io.Writer) error {
 	if err := writeJSON(filepath.Join(o.Out, "explain.json"), res); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "predicted %d (%s, p=%.3f); %s map of class %d in %s\n", pred.Class, pred.ClassName,
-		pred.Probabilities[pred.Class], m, target, o.Out)
+	fmt.Fprintf(stdout, "predicted %s; %s map of class %d in %s\n", pred, m, target, o.Out)
 	return nil
 }

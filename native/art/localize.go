@@ -69,8 +69,8 @@ func (p percentiles) Set(s string) error {
 	a, b, ok := strings.Cut(s, ",")
 	lo, err1 := strconv.ParseFloat(strings.TrimSpace(a), 64)
 	hi, err2 := strconv.ParseFloat(strings.TrimSpace(b), 64)
-	if !ok || err1 != nil || err2 != nil {
-		return fmt.Errorf("want LOW,HIGH percentiles such as 2,98, got %q", s)
+	if !ok || err1 != nil || err2 != nil || !(0 <= lo && lo < hi && hi <= 100) {
+		return fmt.Errorf("want LOW,HIGH percentiles such as 2,98, 0 <= LOW < HIGH <= 100, got %q", s)
 	}
 	*p.lo, *p.hi = lo, hi
 	return nil
@@ -218,6 +218,9 @@ func loadLocalizeData(o LocalizeOptions, size int) (test, val *data.Dataset, err
 func Localize(o LocalizeOptions, stdout, stderr io.Writer) (*LocalizeReport, error) {
 	if len(o.Ckpts) == 0 {
 		return nil, errors.New("no -ckpt given")
+	}
+	if err := checkOutputDir("-report", o.Report); err != nil {
+		return nil, err
 	}
 	if o.N <= 0 || o.Batch <= 0 || o.Overlays < 0 || (o.Sweep && o.ValN <= 0) {
 		return nil, errors.New("-n, -batch (and -val-n with -sweep) must be positive and -overlays not negative")

@@ -61,3 +61,23 @@ func TestTrimMetricsLog(t *testing.T) {
 		t.Errorf("temporary files left: %v", left)
 	}
 }
+
+// Trimming the log on resume keeps its mode (it used to become 0600, the
+// mode of a temporary file).
+func TestTrimMetricsLogKeepsTheMode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "metrics.jsonl")
+	for _, mode := range []os.FileMode{0o644, 0o640} {
+		if err := os.WriteFile(path, []byte(`{"kind":"step","step":1}`+"\n"+`{"kind":"step","step":2}`+"\n"), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := trimMetricsLog(path, 1); err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != mode {
+			t.Errorf("after trimming a %v log: mode %v, %v", mode, fi.Mode().Perm(), err)
+		}
+	}
+}

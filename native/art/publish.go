@@ -52,6 +52,9 @@ func runPublish(args []string, stdout, stderr io.Writer) error {
 // tensor, and replaces the metadata's metrics and notes with the numbers of
 // the o.Report entry that evaluated o.Out or o.Ckpt.
 func Publish(o PublishOptions, stdout io.Writer) error {
+	if err := checkOutputFile("-out", o.Out); err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
 	ck, err := checkpoint.ReadFile(o.Ckpt)
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
@@ -97,12 +100,16 @@ type evalReport struct {
 	Models   []ModelReport `json:"models"`
 }
 
+// maxReportBytes bounds the art eval report a publish reads (a report of
+// thousands of images per checkpoint is a few MB).
+const maxReportBytes = 256 << 20
+
 // findReportEntry returns the report's entry for the first of paths that
 // it evaluated (paths compared after cleaning).
 func findReportEntry(report string, paths ...string) (ModelReport, EvalOptions, error) {
-	b, err := os.ReadFile(report)
+	b, err := readLimited(report, maxReportBytes, nil)
 	if err != nil {
-		return ModelReport{}, EvalOptions{}, err
+		return ModelReport{}, EvalOptions{}, fmt.Errorf("-report: %w", err)
 	}
 	var r evalReport
 	if err := json.Unmarshal(b, &r); err != nil {
@@ -123,7 +130,7 @@ func findReportEntry(report string, paths ...string) (ModelReport, EvalOptions, 
 // Undefined values (NaN) are left out: JSON cannot hold them.
 func reportMetrics(m ModelReport) map[string]float64 {
 	out := map[string]float64{
-		"clean_acc": m.CleanAcc, "pgd_acc": m.PGDAcc, "gradient_alignment": m.GradientAlignment,
+		"clean_acc": float64(m.CleanAcc), "pgd_acc": float64(m.PGDAcc), "gradient_alignment": float64(m.GradientAlignment),
 		"acc_n": float64(m.AccN), "pgd_n": float64(m.PGDN),
 	}
 	if a := m.Attr; a != nil {

@@ -79,7 +79,7 @@ func TestPublishKeepsWeightsInFloat16WithReportMetrics(t *testing.T) {
 	}
 	r := reports[0]
 	want := map[string]float64{
-		"clean_acc": r.CleanAcc, "pgd_acc": r.PGDAcc, "acc_n": 40, "pgd_n": 20, "attributional_n": 6,
+		"clean_acc": float64(r.CleanAcc), "pgd_acc": float64(r.PGDAcc), "acc_n": 40, "pgd_n": 20, "attributional_n": 6,
 		"ifia_topk": float64(r.Attr.IFIA.TopK.Mean), "random_sign_topk": float64(r.Attr.Random.TopK.Mean),
 	}
 	for k, v := range want {

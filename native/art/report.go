@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -9,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/artrobust/art/shared/nanjson"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -48,7 +48,7 @@ func robustBench(o EvalOptions, reports []ModelReport) []RobustBenchRecord {
 			Name:         strings.TrimSuffix(filepath.Base(filepath.Dir(r.Checkpoint)), "/") + "/" + filepath.Base(r.Checkpoint),
 			Checkpoint:   r.Checkpoint,
 			Architecture: r.Arch, Training: r.Method, Dataset: r.Dataset, ThreatModel: threatModel(o.PGDNorm),
-			Eps: float64(o.PGDEps), CleanAcc: 100 * r.CleanAcc, RobustAcc: 100 * r.PGDAcc,
+			Eps: float64(o.PGDEps), CleanAcc: 100 * float64(r.CleanAcc), RobustAcc: 100 * float64(r.PGDAcc),
 			Attack:  fmt.Sprintf("PGD-%d step %.4g", o.PGDSteps, float64(o.PGDStep)),
 			EpsAttr: num(math.NaN()), TopKIntersect: num(math.NaN()), Kendall: num(math.NaN()), Spearman: num(math.NaN()),
 			RandomTopK: num(math.NaN()), RandomKendall: num(math.NaN()),
@@ -97,7 +97,7 @@ func reportMarkdown(o EvalOptions, reports []ModelReport) string {
 			tk = pct(float64(r.Attr.IFIA.TopK.Mean)) + " ± " + pct(float64(r.Attr.IFIA.TopK.Std))
 			kd = pct(float64(r.Attr.IFIA.Kendall.Mean)) + " ± " + pct(float64(r.Attr.IFIA.Kendall.Std))
 		}
-		fmt.Fprintf(&md, "| %s | %s | %s | %s | %s | %s | %s |\n", r.Checkpoint, r.Arch, r.Method, tk, kd, pct(r.CleanAcc), pct(r.PGDAcc))
+		fmt.Fprintf(&md, "| %s | %s | %s | %s | %s | %s | %s |\n", r.Checkpoint, r.Arch, r.Method, tk, kd, pct(float64(r.CleanAcc)), pct(float64(r.PGDAcc)))
 	}
 	if attr {
 		md.WriteString("\nMore measures (percent): Spearman's rho under IFIA, the random-sign baseline at the same eps, and the alignment cos(x, dz_y/dx).\n\n")
@@ -105,12 +105,12 @@ func reportMarkdown(o EvalOptions, reports []ModelReport) string {
 		for _, r := range reports {
 			a := r.Attr
 			fmt.Fprintf(&md, "| %s | %s | %s | %s | %s | %s |\n", r.Checkpoint, pct(float64(a.IFIA.Spearman.Mean)),
-				pct(float64(a.Random.TopK.Mean)), pct(float64(a.Random.Kendall.Mean)), pct(float64(a.Random.Spearman.Mean)), pct(r.GradientAlignment))
+				pct(float64(a.Random.TopK.Mean)), pct(float64(a.Random.Kendall.Mean)), pct(float64(a.Random.Spearman.Mean)), pct(float64(r.GradientAlignment)))
 		}
 	} else {
 		md.WriteString("\n| checkpoint | cos(x, dz_y/dx) |\n|---|---:|\n")
 		for _, r := range reports {
-			fmt.Fprintf(&md, "| %s | %.4f |\n", r.Checkpoint, r.GradientAlignment)
+			fmt.Fprintf(&md, "| %s | %s |\n", r.Checkpoint, measured(r.GradientAlignment))
 		}
 	}
 	if len(reports[0].Sweep) > 0 {
@@ -184,8 +184,10 @@ func writeEvalReport(o EvalOptions, reports []ModelReport, stdout io.Writer) err
 	return os.WriteFile(filepath.Join(o.Report, "report.md"), []byte(full), 0o644)
 }
 
+// writeJSON writes v as indented JSON, numbers that are not finite as null
+// (a report is not lost at the end of a long run over one undefined number).
 func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
+	b, err := nanjson.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}

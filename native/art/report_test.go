@@ -108,7 +108,7 @@ func TestEvaluateAttributionalRobustness(t *testing.T) {
 	if err := json.Unmarshal(b, &rb); err != nil {
 		t.Fatal(err)
 	}
-	if len(rb) != 2 || math.Abs(rb[0].CleanAcc-100*reports[0].CleanAcc) > 1e-9 || rb[0].Architecture == "" ||
+	if len(rb) != 2 || math.Abs(rb[0].CleanAcc-100*float64(reports[0].CleanAcc)) > 1e-9 || rb[0].Architecture == "" ||
 		math.Abs(float64(rb[0].Kendall)-100*float64(reports[0].Attr.IFIA.Kendall.Mean)) > 1e-9 {
 		t.Errorf("robustbench.json %+v", rb)
 	}
@@ -117,7 +117,7 @@ func TestEvaluateAttributionalRobustness(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(md), "| top-k intersection | Kendall's tau | clean acc | PGD-3 acc |") ||
-		!strings.Contains(string(md), pct(reports[0].CleanAcc)) {
+		!strings.Contains(string(md), pct(float64(reports[0].CleanAcc))) {
 		t.Errorf("report.md:\n%s", md)
 	}
 	for _, f := range []string{"attribution_boxplots.png", "pgd_sweep.png"} {

@@ -130,7 +130,7 @@ func TestEvaluateRobustnessSections(t *testing.T) {
 		if len(tr.Transfer) != 2 {
 			t.Fatalf("transfer row %+v", tr.Transfer)
 		}
-		if tr.Transfer[ti].Source != tr.Checkpoint || tr.Transfer[ti].Acc != tr.PGDAcc {
+		if tr.Transfer[ti].Source != tr.Checkpoint || tr.Transfer[ti].Acc != float64(tr.PGDAcc) {
 			t.Errorf("%s: own examples give %v, white-box PGD %v", tr.Checkpoint, tr.Transfer[ti].Acc, tr.PGDAcc)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -27,17 +29,26 @@ type ServeOptions struct {
 	Addr string `json:"addr"`
 	Dir  string `json:"dir"`
 
-	// headerTimeout and idleTimeout, when not zero, replace the default
-	// header-read and keep-alive idle timeouts (tests shorten them).
-	headerTimeout, idleTimeout time.Duration
+	// When not zero, these replace the defaults below (tests shorten them),
+	// and connState is the server's ConnState hook.
+	headerTimeout, readTimeout, writeTimeout, idleTimeout time.Duration
+	maxConns                                              int
+	connState                                             func(net.Conn, http.ConnState)
 }
 
-// The server's defaults: a client has headerTimeout to send its request
-// headers, and an idle keep-alive connection is closed after idleTimeout.
+// The server's defaults, which bound what slow or idle clients can hold: a
+// client has headerTimeout to send its request headers and readTimeout for
+// the whole request; a response must be written within writeTimeout (a
+// client that never reads is dropped then); an idle keep-alive connection
+// is closed after idleTimeout; and at most maxConns connections are open at
+// once (more wait to be accepted).
 const (
 	defaultServeAddr     = "127.0.0.1:8080"
 	defaultHeaderTimeout = 10 * time.Second
-	defaultIdleTimeout   = 2 * time.Minute
+	defaultReadTimeout   = 30 * time.Second
+	defaultWriteTimeout  = 2 * time.Minute
+	defaultIdleTimeout   = time.Minute
+	defaultMaxConns      = 256
 )
 
 func runServe(args []string, stdout, stderr io.Writer) error {
@@ -64,6 +75,7 @@ func Serve(ctx context.Context, o ServeOptions, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	defer h.Close()
 	host, _, err := net.SplitHostPort(o.Addr)
 	if err != nil {
 		return fmt.Errorf("serve: -addr %q: want HOST:PORT, e.g. 127.0.0.1:8080", o.Addr)
@@ -74,6 +86,8 @@ func Serve(ctx context.Context, o ServeOptions, stdout, stderr io.Writer) error 
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	limited := newLimitListener(ln, cmp.Or(o.maxConns, defaultMaxConns))
+	ln = limited
 	if !loopback {
 		fmt.Fprintf(stderr, "warning: listening on %s, reachable from other machines; use -addr 127.0.0.1:PORT to keep the site local\n", ln.Addr())
 	}
@@ -81,7 +95,23 @@ func Serve(ctx context.Context, o ServeOptions, stdout, stderr io.Writer) error 
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: cmp.Or(o.headerTimeout, defaultHeaderTimeout),
+		ReadTimeout:       cmp.Or(o.readTimeout, defaultReadTimeout),
+		WriteTimeout:      cmp.Or(o.writeTimeout, defaultWriteTimeout),
 		IdleTimeout:       cmp.Or(o.idleTimeout, defaultIdleTimeout),
+		ConnState: func(c net.Conn, state http.ConnState) {
+			if o.connState != nil {
+				o.connState(c, state)
+			}
+			// A slot is freed after the hooks have seen the connection
+			// closed, so that they never see more than maxConns open.
+			if state == http.StateClosed || state == http.StateHijacked {
+				limited.release(c)
+			}
+		},
+		// "OPTIONS *" reaches the handler, which refuses it with the
+		// security headers (Go's own answer was 200 without them).
+		DisableGeneralOptionsHandler: true,
+		ErrorLog:                     log.New(io.Discard, "", 0),
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
@@ -98,6 +128,53 @@ func Serve(ctx context.Context, o ServeOptions, stdout, stderr io.Writer) error 
 	<-done
 	fmt.Fprintln(stdout, "server stopped")
 	return nil
+}
+
+// limitListener accepts at most n connections at once: Accept waits while
+// n are open. The server frees a connection's slot (release) once it has
+// closed it.
+type limitListener struct {
+	net.Listener
+	slots  chan struct{}
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newLimitListener(l net.Listener, n int) *limitListener {
+	return &limitListener{Listener: l, slots: make(chan struct{}, n), closed: make(chan struct{})}
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	select {
+	case l.slots <- struct{}{}:
+	case <-l.closed:
+		return nil, net.ErrClosed
+	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.slots
+		return nil, err
+	}
+	return &limitConn{Conn: c, free: func() { <-l.slots }}, nil
+}
+
+func (l *limitListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return l.Listener.Close()
+}
+
+// release frees the slot of a connection this listener accepted, once.
+func (l *limitListener) release(c net.Conn) {
+	if lc, ok := c.(*limitConn); ok {
+		lc.once.Do(lc.free)
+	}
+}
+
+// limitConn is a connection holding a slot of its listener.
+type limitConn struct {
+	net.Conn
+	once sync.Once
+	free func()
 }
 
 // isLoopbackHost reports whether host names only this machine.
@@ -165,12 +242,15 @@ func contentType(name string) string {
 //
 // A request path is refused (404) if it holds a "..", "." or empty segment, a
 // segment starting with '.', a backslash, a NUL, or an encoded '/', '\' or
-// '.' ("%2f", "%5c", "%2e"); the file it names is then resolved with
-// filepath.EvalSymlinks and refused (403) unless the real path lies inside
-// the folder's real path, so a symbolic link cannot lead out of it. A
-// directory is served as its index.html, never as a listing.
+// '.' ("%2f", "%5c", "%2e"). The file it names is then opened through an
+// os.Root of the folder, which resolves every component itself and refuses
+// one (a symbolic link, absolute or relative) that leads out of the folder
+// (403): what is opened is what is checked, so a link swapped between a
+// check and the open cannot lead out. A directory is served as its
+// index.html, never as a listing; only regular files are served.
 type StaticHandler struct {
-	root string // real path of the folder
+	root     *os.Root
+	rootPath string // real path of the folder
 
 	// loopbackOnly refuses requests whose Host is not a loopback name, so
 	// that a web page cannot reach the server through DNS rebinding.
@@ -178,7 +258,7 @@ type StaticHandler struct {
 }
 
 // NewStaticHandler returns a handler for the site in dir, which must be a
-// folder holding index.html.
+// folder holding index.html. Close releases the folder.
 func NewStaticHandler(dir string) (*StaticHandler, error) {
 	hint := "build the site with ./build.sh web, or pick its folder with -dir"
 	fi, err := os.Stat(dir)
@@ -194,47 +274,51 @@ func NewStaticHandler(dir string) (*StaticHandler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
-	root, err := filepath.EvalSymlinks(abs)
+	real, err := filepath.EvalSymlinks(abs)
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
-	h := &StaticHandler{root: root}
-	if _, err := h.regularFile(filepath.Join(root, "index.html")); err != nil {
+	root, err := os.OpenRoot(real)
+	if err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	h := &StaticHandler{root: root, rootPath: real}
+	f, _, err := h.open("index.html")
+	if err != nil {
+		root.Close()
 		return nil, fmt.Errorf("serve: %q has no index.html; %s", dir, hint)
 	}
+	f.Close()
 	return h, nil
 }
 
-// errOutside marks a path whose real path is outside the root.
+// Close releases the folder.
+func (h *StaticHandler) Close() error { return h.root.Close() }
+
+// errOutside marks a path that leads outside the root.
 var errOutside = errors.New("outside the served folder")
 
-// resolve returns the real path of name (a path under the root) and its
-// file info, refusing one that resolves outside the root.
-func (h *StaticHandler) resolve(name string) (string, os.FileInfo, error) {
-	real, err := filepath.EvalSymlinks(name)
+// open opens the regular file or directory rel (a local path) inside the
+// root. A FIFO or device is opened without blocking and refused. When the
+// root refuses the path but it exists on the unconfined file system, the
+// path leads out of the folder: errOutside (only the status code depends on
+// that test, never what is served).
+func (h *StaticHandler) open(rel string) (*os.File, os.FileInfo, error) {
+	f, err := h.root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return "", nil, err
+		if !errors.Is(err, os.ErrNotExist) {
+			if _, serr := os.Stat(filepath.Join(h.rootPath, rel)); serr == nil {
+				return nil, nil, errOutside
+			}
+		}
+		return nil, nil, err
 	}
-	if real != h.root && !strings.HasPrefix(real, h.root+string(filepath.Separator)) {
-		return "", nil, errOutside
+	fi, err := f.Stat()
+	if err != nil || !(fi.Mode().IsRegular() || fi.IsDir()) {
+		f.Close()
+		return nil, nil, os.ErrNotExist
 	}
-	fi, err := os.Stat(real)
-	if err != nil {
-		return "", nil, err
-	}
-	return real, fi, nil
-}
-
-// regularFile is resolve for a path that must be a regular file.
-func (h *StaticHandler) regularFile(name string) (string, error) {
-	real, fi, err := h.resolve(name)
-	if err != nil {
-		return "", err
-	}
-	if !fi.Mode().IsRegular() {
-		return "", os.ErrNotExist
-	}
-	return real, nil
+	return f, fi, nil
 }
 
 // localPath turns a request's URL path into a path relative to the root,
@@ -269,9 +353,18 @@ func (h *StaticHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	hdr.Set("Content-Security-Policy", fmt.Sprintf(contentSecurityPolicy, ""))
 	hdr.Set("Referrer-Policy", "no-referrer")
+	hasBody := r.ContentLength != 0 || len(r.TransferEncoding) > 0
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		hdr.Set("Allow", "GET, HEAD")
+		if hasBody {
+			answerAndClose(w, r, http.StatusMethodNotAllowed, "405 method not allowed")
+			return
+		}
 		http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if hasBody {
+		answerAndClose(w, r, http.StatusBadRequest, "400 bad request: a GET or HEAD request has no body")
 		return
 	}
 	if h.loopbackOnly {
@@ -289,7 +382,7 @@ func (h *StaticHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	real, fi, err := h.resolve(filepath.Join(h.root, rel))
+	f, fi, err := h.open(rel)
 	if errors.Is(err, errOutside) {
 		http.Error(w, "403 forbidden", http.StatusForbidden)
 		return
@@ -298,6 +391,7 @@ func (h *StaticHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	defer f.Close()
 	if fi.IsDir() {
 		if !strings.HasSuffix(r.URL.Path, "/") {
 			// Relative links in index.html need the slash.
@@ -308,60 +402,84 @@ func (h *StaticHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, target, http.StatusMovedPermanently)
 			return
 		}
-		real, err = h.regularFile(filepath.Join(real, "index.html"))
+		f.Close()
+		rel = filepath.Join(rel, "index.html")
+		f, fi, err = h.open(rel)
 		if errors.Is(err, errOutside) {
 			http.Error(w, "403 forbidden", http.StatusForbidden)
 			return
 		}
-		if err != nil {
+		if err != nil || fi.IsDir() {
+			if f != nil {
+				f.Close()
+			}
 			http.NotFound(w, r) // no listing
 			return
 		}
-	} else if !fi.Mode().IsRegular() {
-		http.NotFound(w, r)
-		return
+		defer f.Close()
 	}
-	h.serveFile(w, r, real)
+	h.serveFile(w, r, rel, f, fi)
 }
 
-// serveFile serves the regular file real, or its precompressed real+".gz"
-// when the client accepts gzip.
-func (h *StaticHandler) serveFile(w http.ResponseWriter, r *http.Request, real string) {
+// answerAndClose answers a request whose body the server will not read,
+// and closes the connection at once. http.Server would otherwise read up
+// to 256 kB of the body after the handler, to keep the connection, which a
+// client trickling a byte every few seconds can drag on until the read
+// timeout.
+func answerAndClose(w http.ResponseWriter, r *http.Request, code int, msg string) {
 	hdr := w.Header()
-	ctype := contentType(real)
+	hdr.Set("Connection", "close")
+	hdr.Set("Content-Type", "text/plain; charset=utf-8")
+	conn, buf, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		http.Error(w, msg, code)
+		return
+	}
+	defer conn.Close()
+	_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	body := msg + "\n"
+	if r.Method == http.MethodHead {
+		body = ""
+	}
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\n", code, http.StatusText(code))
+	_ = hdr.Write(buf)
+	buf.WriteString("\r\n" + body)
+	_ = buf.Flush()
+}
+
+// serveFile serves the regular file f, opened as rel, or its precompressed
+// rel+".gz" when the client accepts gzip.
+func (h *StaticHandler) serveFile(w http.ResponseWriter, r *http.Request, rel string, f *os.File, fi os.FileInfo) {
+	hdr := w.Header()
+	ctype := contentType(rel)
 	hdr.Set("Content-Type", ctype)
 	// The site is rebuilt in place: revalidate every time (Last-Modified
 	// makes that a 304).
 	hdr.Set("Cache-Control", "no-cache")
 	if strings.HasPrefix(ctype, "text/html") {
-		if hashes, err := inlineScriptHashes(real); err == nil && hashes != "" {
+		if hashes, err := inlineScriptHashes(f); err == nil && hashes != "" {
 			hdr.Set("Content-Security-Policy", fmt.Sprintf(contentSecurityPolicy, hashes))
 		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			http.Error(w, "500 internal server error", http.StatusInternalServerError)
+			return
+		}
 	}
-	send := real
-	if !strings.HasSuffix(strings.ToLower(real), ".gz") {
-		if gz, err := h.regularFile(real + ".gz"); err == nil {
-			hdr.Add("Vary", "Accept-Encoding")
-			if acceptsGzip(r.Header.Values("Accept-Encoding")) {
-				hdr.Set("Content-Encoding", "gzip")
-				send = gz
+	send, sendInfo := f, fi
+	if !strings.HasSuffix(strings.ToLower(rel), ".gz") {
+		if gz, gzInfo, err := h.open(rel + ".gz"); err == nil {
+			defer gz.Close()
+			if gzInfo.Mode().IsRegular() {
+				hdr.Add("Vary", "Accept-Encoding")
+				if acceptsGzip(r.Header.Values("Accept-Encoding")) {
+					hdr.Set("Content-Encoding", "gzip")
+					send, sendInfo = gz, gzInfo
+				}
 			}
 		}
 	}
-	f, err := os.Open(send)
-	if err != nil {
-		hdr.Del("Content-Encoding")
-		http.NotFound(w, r)
-		return
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		hdr.Del("Content-Encoding")
-		http.Error(w, "500 internal server error", http.StatusInternalServerError)
-		return
-	}
-	http.ServeContent(w, r, "", fi.ModTime(), f)
+	http.ServeContent(w, r, "", sendInfo.ModTime(), send)
 }
 
 // acceptsGzip reports whether Accept-Encoding values accept gzip: a "gzip",
@@ -401,11 +519,14 @@ var (
 	srcAttribute = regexp.MustCompile(`(?i)\bsrc\s*=`)
 )
 
+// maxHTMLBytes bounds the HTML read to hash its inline scripts.
+const maxHTMLBytes = 16 << 20
+
 // inlineScriptHashes returns " 'sha256-…'" for each inline script of the
 // HTML file, so that CSP lets the page's own boot script run without
 // 'unsafe-inline'.
-func inlineScriptHashes(name string) (string, error) {
-	b, err := os.ReadFile(name)
+func inlineScriptHashes(r io.Reader) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxHTMLBytes))
 	if err != nil {
 		return "", err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/artrobust/art/shared/checkpoint"
 	"github.com/artrobust/art/shared/data"
 	"github.com/artrobust/art/shared/model"
+	"github.com/artrobust/art/shared/nanjson"
 	"github.com/artrobust/art/shared/train"
 	"github.com/gomlx/compute"
 	"github.com/schollz/progressbar/v3"
@@ -44,9 +45,15 @@ func (f *fraction) Set(s string) error {
 		}
 		n /= d
 	}
+	if math.IsNaN(n) || math.IsInf(n, 0) {
+		return fmt.Errorf("not a finite number: %q", s)
+	}
 	*f = fraction(n)
 	return nil
 }
+
+// Get makes the flag's value visible to checkNumbers.
+func (f *fraction) Get() any { return float64(*f) }
 
 // intList is a comma-separated list of integers, e.g. "30,45".
 type intList []int
@@ -66,8 +73,8 @@ func (l *intList) Set(s string) error {
 			continue
 		}
 		v, err := strconv.Atoi(strings.TrimSpace(part))
-		if err != nil {
-			return fmt.Errorf("not an integer list: %q", s)
+		if err != nil || v < 0 {
+			return fmt.Errorf("not a list of integers from 0: %q", s)
 		}
 		*l = append(*l, v)
 	}
@@ -348,6 +355,9 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
+	if err := checkOutputDir("-out", o.Out); err != nil {
+		return nil, err
+	}
 	tc, err := o.trainConfig()
 	if err != nil {
 		return nil, err
@@ -419,7 +429,7 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 	}
 	logPath := filepath.Join(o.Out, "metrics.jsonl")
 	var logFile *os.File
-	var logEnc *json.Encoder
+	var logEnc nanjsonEncoder
 	// openLog starts the metrics log at step: the records of later steps
 	// (from an earlier run, or before a retry) are dropped first.
 	openLog := func(step int) error {
@@ -433,7 +443,7 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 		if err != nil {
 			return err
 		}
-		logFile, logEnc = f, json.NewEncoder(f)
+		logFile, logEnc = f, nanjsonEncoder{f}
 		return nil
 	}
 	if err := openLog(startStep); err != nil {
@@ -451,10 +461,11 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 		}
 	}()
 
-	save := func(step int, metrics map[string]float64) error {
+	// snapshot takes a checkpoint of the current state in memory.
+	snapshot := func(step int, metrics map[string]float64) (*checkpoint.Checkpoint, error) {
 		opt, err := tr.OptimizerState()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		extra := make(map[string][]float32, len(opt))
 		for k, v := range opt {
@@ -463,15 +474,40 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 		meta := o.meta(trainSet, step, stepsPerEpoch, metrics)
 		ck, err := net.Checkpoint(meta, extra)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		// The loss is checked before each update, so weights can still
 		// overflow in the last one: never replace a good checkpoint with them.
 		if name := firstNonFinite(ck); name != "" {
-			return &divergedError{fmt.Sprintf("step %d: %s is no longer finite (lr %g)", step, name, o.lrAt(step-1, stepsPerEpoch)*o.LRScale)}
+			return nil, &divergedError{fmt.Sprintf("step %d: %s is no longer finite (lr %g)", step, name, o.lrAt(step-1, stepsPerEpoch)*o.LRScale)}
 		}
-		return checkpoint.WriteFile(ckptPath, ck)
+		return ck, nil
 	}
+	lastGood := -1 // the step of the checkpoint on disk, all of whose checks passed
+	if o.Resume {
+		lastGood = startStep
+	}
+	write := func(ck *checkpoint.Checkpoint) error {
+		if err := checkpoint.WriteFile(ckptPath, ck); err != nil {
+			return err
+		}
+		lastGood = int(ck.Meta.Training.Step)
+		return nil
+	}
+	save := func(step int, metrics map[string]float64) error {
+		ck, err := snapshot(step, metrics)
+		if err != nil {
+			return err
+		}
+		return write(ck)
+	}
+	// A checkpoint is good when its weights are finite and neither the loss
+	// that produced them nor the loss computed on them is non-finite or has
+	// exploded (lossWatch). The second is known one step later, so a
+	// checkpoint is held in memory as pending until then; only the last one
+	// of a run, or of an interrupted run, is written on the first test.
+	var watch lossWatch
+	var pending *checkpoint.Checkpoint
 	// retry handles a diverged step: with retries left it rebuilds the
 	// model and optimizer from the last good checkpoint, reduces the
 	// learning rate and returns the step to go on from; otherwise it
@@ -487,7 +523,11 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 			if retries > 0 {
 				after = fmt.Sprintf(" after %d %s with the learning rate scaled by %g", retries, plural(retries, "retry", "retries"), o.LRScale)
 			}
-			return 0, fmt.Errorf("%s; training stopped%s, the last good checkpoint %s is kept", d.what, after, ckptPath)
+			at := ""
+			if lastGood >= 0 {
+				at = fmt.Sprintf(" (step %d)", lastGood)
+			}
+			return 0, fmt.Errorf("%s; training stopped%s, the last good checkpoint %s%s is kept", d.what, after, ckptPath, at)
 		}
 		ck, err := checkpoint.ReadFile(ckptPath)
 		if err != nil {
@@ -504,6 +544,7 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 		}
 		retries++
 		o.LRScale *= o.NaNLRFactor
+		pending = nil
 		from := int(ck.Meta.Training.Step)
 		if err := openLog(from); err != nil {
 			return 0, err
@@ -562,6 +603,20 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 			noteMemoryLimit(stdout, limitMemoryAfterWarmUp())
 			defer clearMemoryLimit()
 		}
+		// m.Loss was computed on the weights of the pending checkpoint and
+		// produced the next ones.
+		bad := watch.check(m.Loss)
+		dropped := pending != nil && bad != ""
+		if pending != nil {
+			if bad == "" {
+				if err := write(pending); err != nil {
+					return nil, fmt.Errorf("writing the checkpoint: %w", err)
+				}
+			} else {
+				fmt.Fprintf(stdout, "\nstep %d: %s; the checkpoint of step %d is not kept\n", step+1, bad, pending.Meta.Training.Step)
+			}
+			pending = nil
+		}
 		if !finite(m.Loss) {
 			from, err := retry(&divergedError{fmt.Sprintf("step %d: the loss is %v (lr %g)", step+1, m.Loss, lr)})
 			if err != nil {
@@ -596,10 +651,35 @@ func Train(o TrainOptions, stdout, stderr io.Writer) (*TrainResult, error) {
 			return nil, err
 		}
 		if endOfEpoch || (o.CkptEvery > 0 && done%o.CkptEvery == 0) || interrupted.Load() {
-			if err := save(done, map[string]float64{"clean_acc": res.CleanAcc, "pgd_acc": res.PGDAcc}); err != nil {
+			last := done == total || interrupted.Load()
+			var err error
+			switch {
+			case bad != "" && last:
+				// Never end a run on weights that are not good.
+				err = &divergedError{fmt.Sprintf("step %d: %s (lr %g)", done, bad, lr)}
+			case bad != "":
+				if !dropped { // else said above
+					fmt.Fprintf(stdout, "\nstep %d: %s; no checkpoint is kept of it\n", done, bad)
+				}
+			default:
+				var ck *checkpoint.Checkpoint
+				if ck, err = snapshot(done, map[string]float64{"clean_acc": res.CleanAcc, "pgd_acc": res.PGDAcc}); err == nil {
+					if last {
+						err = write(ck)
+					} else {
+						pending = ck
+					}
+				}
+			}
+			if err != nil {
 				var d *divergedError
 				if !errors.As(err, &d) {
 					return nil, fmt.Errorf("writing the checkpoint: %w", err)
+				}
+				if interrupted.Load() {
+					_ = bar.Exit()
+					fmt.Fprintf(stdout, "\ninterrupted at step %d: %s; the last good checkpoint %s is kept\n", done, d.what, ckptPath)
+					return nil, errInterrupted
 				}
 				from, err := retry(d)
 				if err != nil {
@@ -732,8 +812,14 @@ func (o *TrainOptions) initialModel(backend compute.Backend, ds *data.Dataset, c
 // meta is the checkpoint metadata of the run at a step.
 func (o *TrainOptions) meta(ds *data.Dataset, step, stepsPerEpoch int, metrics map[string]float64) checkpoint.Meta {
 	hyper := map[string]any{}
-	b, _ := json.Marshal(o)
-	_ = json.Unmarshal(b, &hyper)
+	b, err := nanjson.Marshal(o)
+	if err == nil {
+		err = json.Unmarshal(b, &hyper)
+	}
+	if err != nil {
+		// Never drop the hyper-parameters silently: say so in them.
+		hyper = map[string]any{"error": "encoding the flags: " + err.Error()}
+	}
 	act := "relu"
 	if o.Method == "art" {
 		act = fmt.Sprintf("relu (softplus beta %g in double-backprop passes)", o.Beta)

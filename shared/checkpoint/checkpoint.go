@@ -12,7 +12,9 @@
 package checkpoint
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -59,15 +61,40 @@ type Meta struct {
 	// after a read they are JSON-decoded, so numbers are float64.
 	Hyper map[string]any `json:"hyper,omitempty"`
 	// Metrics holds evaluation results by name, e.g. "clean_accuracy" or
-	// "top_k_intersection". JSON has no NaN or Inf, so such values make
-	// Write fail.
-	Metrics map[string]float64 `json:"metrics,omitempty"`
+	// "top_k_intersection". JSON has no NaN or Inf: Write stores such a
+	// value as null, which reads back as NaN.
+	Metrics Metrics `json:"metrics,omitempty"`
 	// Training is where training stood when the checkpoint was taken.
 	Training Training `json:"training,omitzero"`
 	// Created is when the checkpoint was written.
 	Created time.Time `json:"created,omitzero"`
 	// Notes is free-form text for people.
 	Notes string `json:"notes,omitempty"`
+}
+
+// Metrics are numbers by name. A value that is not finite (an undefined
+// metric, such as an accuracy over no images) is written as null and read
+// back as NaN.
+type Metrics map[string]float64
+
+// UnmarshalJSON reads null values as NaN.
+func (m *Metrics) UnmarshalJSON(b []byte) error {
+	var raw map[string]*float64
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	if raw == nil {
+		*m = nil
+		return nil
+	}
+	*m = make(Metrics, len(raw))
+	for k, v := range raw {
+		(*m)[k] = math.NaN()
+		if v != nil {
+			(*m)[k] = *v
+		}
+	}
+	return nil
 }
 
 // Arch describes a network architecture. Name alone identifies it; the

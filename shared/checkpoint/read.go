@@ -25,6 +25,21 @@ var (
 // so the lengths in a damaged preamble cannot make it allocate far more than
 // the input holds.
 func Read(r io.Reader) (*Checkpoint, error) {
+	b, err := readBytes(r, 0, -1)
+	if err != nil {
+		return nil, err
+	}
+	return parse(b, false)
+}
+
+// readBytes reads a checkpoint's bytes from r: the preamble first, which is
+// checked before anything else is read, then the lengths it gives against
+// size (the file's size, or -1 when r is a stream whose size is unknown),
+// then at most the bytes the preamble announces, plus extra more so that
+// trailing data can be seen. So a file that is not a checkpoint is refused
+// after 28 bytes, whatever its size (a sparse file, /dev/zero), and memory
+// grows only with bytes that actually arrive.
+func readBytes(r io.Reader, extra int, size int64) ([]byte, error) {
 	pre := make([]byte, preambleLen)
 	n, err := io.ReadFull(r, pre)
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
@@ -34,13 +49,19 @@ func Read(r io.Reader) (*Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
+	switch {
+	case size >= 0 && size < int64(p.total):
+		return nil, p.truncated(int(size))
+	case size > int64(p.total):
+		return nil, fmt.Errorf("checkpoint: %d bytes of unexpected data after the checksum", size-int64(p.total))
+	}
 	var buf bytes.Buffer
 	buf.Grow(min(p.total, 64<<10))
 	buf.Write(pre)
-	if _, err := io.CopyN(&buf, r, int64(p.total-preambleLen)); err != nil && err != io.EOF {
+	if _, err := io.CopyN(&buf, r, int64(p.total-preambleLen+extra)); err != nil && err != io.EOF {
 		return nil, fmt.Errorf("checkpoint: reading: %w", err)
 	}
-	return parse(buf.Bytes(), false)
+	return buf.Bytes(), nil
 }
 
 // ReadBytes reads a checkpoint from b, which must hold exactly one
@@ -49,17 +70,31 @@ func ReadBytes(b []byte) (*Checkpoint, error) {
 	return parse(b, true)
 }
 
-// ReadFile reads the checkpoint in the named file.
+// ReadFile reads the checkpoint in the named file. Whatever the file is (a
+// huge or sparse file, a device such as /dev/zero, a pipe), it reads the
+// preamble first and refuses what is not a checkpoint from it, checks the
+// lengths against the file's size where it has one, and never reads more
+// than one byte past the length the preamble gives.
 func ReadFile(path string) (*Checkpoint, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading checkpoint: %w", err)
 	}
-	c, err := parse(b, false)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
+	defer f.Close()
+	size := int64(-1)
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		size = fi.Size()
+	} else if err == nil && fi.IsDir() {
+		return nil, fmt.Errorf("reading %s: is a directory, not a checkpoint", path)
 	}
-	return c, nil
+	b, err := readBytes(f, 1, size)
+	if err == nil {
+		var c *Checkpoint
+		if c, err = parse(b, false); err == nil {
+			return c, nil
+		}
+	}
+	return nil, fmt.Errorf("reading %s: %w", path, err)
 }
 
 // preamble holds the fixed-size start of a file.

@@ -2,7 +2,6 @@ package checkpoint
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -12,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"unicode/utf8"
+
+	"github.com/artrobust/art/shared/nanjson"
 )
 
 // Version is the format version this package writes and reads.
@@ -71,7 +72,9 @@ func Write(w io.Writer, c *Checkpoint, opts ...Option) error {
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	hdr, err := json.Marshal(header{Meta: c.Meta, Tensors: entries})
+	// A number that is not finite (a NaN metric, a hyper-parameter) is
+	// written as null rather than losing the checkpoint.
+	hdr, err := nanjson.Marshal(header{Meta: c.Meta, Tensors: entries})
 	if err != nil {
 		return fmt.Errorf("checkpoint: encoding header: %w", err)
 	}

@@ -1,9 +1,11 @@
 package checkpoint
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -148,7 +151,8 @@ func TestReadFileOfAMissingFileFails(t *testing.T) {
 const killHelperEnv = "ART_CHECKPOINT_KILL_HELPER"
 
 // TestWriteFileKillHelper is not a test: run by TestWriteFileSurvivesKill
-// as a separate process, it rewrites one file forever.
+// as a separate process, it rewrites one file forever, printing a line to
+// stdout after each completed write.
 func TestWriteFileKillHelper(t *testing.T) {
 	path := os.Getenv(killHelperEnv)
 	if path == "" {
@@ -159,9 +163,15 @@ func TestWriteFileKillHelper(t *testing.T) {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}
+		fmt.Println("wrote", v)
 	}
 }
 
+// A process killed with SIGKILL while it rewrites a checkpoint leaves the
+// old or the new file, never a partial one. The kill lands at a random
+// point after the helper's first completed write, which it signals, so the
+// test proves something however slow the machine is (a fixed sleep before
+// the kill could land before the first write on a loaded machine).
 func TestWriteFileSurvivesKill(t *testing.T) {
 	if runtime.GOOS == "js" || runtime.GOOS == "wasip1" {
 		t.Skip("no processes to kill")
@@ -176,22 +186,41 @@ func TestWriteFileSurvivesKill(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	seen := map[int]bool{}
-	for range 8 {
+	for round := range 8 {
 		cmd := exec.Command(exe, "-test.run=^TestWriteFileKillHelper$")
 		cmd.Env = append(os.Environ(), killHelperEnv+"="+path)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(50+rng.IntN(150)) * time.Millisecond)
+		// Wait for the first completed write and then a random number of
+		// further ones; then kill after a random pause, so that the kill
+		// often lands in the middle of a write.
+		lines := bufio.NewScanner(out)
+		for want := 1 + rng.IntN(3); want > 0; {
+			if !lines.Scan() {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+				t.Fatalf("round %d: the helper stopped before signalling a write: %s", round, stderr.Bytes())
+			}
+			if strings.HasPrefix(lines.Text(), "wrote ") {
+				want--
+			}
+		}
+		time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond)
 		if err := cmd.Process.Kill(); err != nil {
 			t.Fatal(err)
 		}
+		go io.Copy(io.Discard, out) // let the helper's last lines go
 		if err := cmd.Wait(); cmd.ProcessState.ExitCode() == 2 {
 			t.Fatalf("helper failed: %v: %s", err, stderr.Bytes())
 		}
-		seen[assertVersion(t, path, 0, 1, 2)] = true
+		seen[assertVersion(t, path, 1, 2)] = true
 	}
 	if !seen[1] && !seen[2] {
 		t.Error("the helper never completed a write; the test proved nothing")

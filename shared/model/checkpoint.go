@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 
 	"github.com/artrobust/art/shared/checkpoint"
@@ -45,9 +46,22 @@ func (c Config) Shapes() map[string][]int {
 }
 
 // ValuesFromCheckpoint extracts the model's variables from a checkpoint,
-// with a clear error when the checkpoint belongs to another architecture.
-// Extra tensors (such as optimizer state) are ignored.
+// with a clear error when the checkpoint belongs to another architecture or
+// holds a weight that is not finite. Extra tensors (such as optimizer state)
+// are ignored.
+//
+// The architecture is checked against what the file can back before it is
+// listed: a model needs one tensor per variable, so metadata naming a
+// network of far more variables than the file has tensors is refused from
+// the count alone (a near miss is listed, to name the missing tensors), and
+// then every variable must be a tensor of exactly its shape. So the listing
+// stays within a few times the file's own tensor table, and no shape is used
+// that the file's bytes do not hold.
 func (c Config) ValuesFromCheckpoint(ck *checkpoint.Checkpoint) (map[string][]float32, error) {
+	if n := c.numVariables(); n > 4*len(ck.Tensors)+64 {
+		return nil, fmt.Errorf("%s: checkpoint does not match the architecture: it needs %d tensors, the file holds %d",
+			c.Name(), n, len(ck.Tensors))
+	}
 	if err := ck.Check(c.Shapes()); err != nil {
 		var mm *checkpoint.MismatchError
 		if !errors.As(err, &mm) || len(mm.Missing)+len(mm.WrongShape) > 0 {
@@ -60,6 +74,11 @@ func (c Config) ValuesFromCheckpoint(ck *checkpoint.Checkpoint) (map[string][]fl
 		x, err := t.Float32s()
 		if err != nil {
 			return nil, fmt.Errorf("tensor %s: %w", v.Path, err)
+		}
+		for i, f := range x {
+			if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+				return nil, fmt.Errorf("tensor %s holds %v at index %d: the weights are not finite", v.Path, f, i)
+			}
 		}
 		vals[v.Path] = x
 	}

@@ -55,10 +55,9 @@ func parseFamilyArch(name string, numClasses, inputSize, channels int) (c Config
 		return Config{}, false, nil
 	}
 	c.NumClasses, c.InputSize, c.Channels = numClasses, inputSize, channels
-	c.Mean, c.Std = make([]float32, channels), make([]float32, channels)
-	for i := range channels {
-		c.Mean[i], c.Std[i] = 0.5, 0.25
-		if c.Family == FamilyMNISTCNN {
+	c.Mean, c.Std = neutralNormalization(channels)
+	if c.Family == FamilyMNISTCNN {
+		for i := range c.Mean {
 			c.Mean[i], c.Std[i] = 0, 1 // the reference takes [0,1] pixels as they are
 		}
 	}

@@ -56,11 +56,21 @@ func ParseArch(name string, numClasses, inputSize, channels int) (Config, error)
 	d, _ := strconv.Atoi(m[1])
 	k, _ := strconv.Atoi(m[2])
 	c := Config{Depth: d, Width: k, NumClasses: numClasses, InputSize: inputSize, Channels: channels}
-	c.Mean, c.Std = make([]float32, channels), make([]float32, channels)
-	for i := range channels {
-		c.Mean[i], c.Std[i] = 0.5, 0.25
-	}
+	c.Mean, c.Std = neutralNormalization(channels)
 	return c, c.Validate()
+}
+
+// neutralNormalization is mean 0.5 and std 0.25 for each channel, or
+// nothing (which Validate refuses) for a number of channels out of bounds.
+func neutralNormalization(channels int) (mean, std []float32) {
+	if channels < 1 || channels > MaxChannels {
+		return nil, nil
+	}
+	mean, std = make([]float32, channels), make([]float32, channels)
+	for i := range channels {
+		mean[i], std[i] = 0.5, 0.25
+	}
+	return mean, std
 }
 
 // Name is the architecture's name, e.g. "WRN-10-1", "ResNet-50" or
@@ -72,7 +82,21 @@ func (c Config) Name() string {
 	return fmt.Sprintf("WRN-%d-%d", c.Depth, c.Width)
 }
 
-// Validate checks that the configuration describes a buildable network.
+// Bounds on a configuration, so that one read from a file or a flag can
+// never ask for more than a machine holds before anything checks it against
+// the weights: a checkpoint's tensors bound depth, width, classes and
+// channels further (ValuesFromCheckpoint), but nothing in a file bounds the
+// input size, which only sets the size of the images the model is run on.
+const (
+	MaxDepth     = 1000    // WRN-d-k: d; about 5000 variables
+	MaxWidth     = 64      // WRN-d-k: k; 4096 channels in the last group
+	MaxClasses   = 100_000 // ImageNet-21k has 21841
+	MaxInputSize = 512     // the largest dataset here is CUB-200 at 224
+	MaxChannels  = 16      // images have 1, 3 or 4
+)
+
+// Validate checks that the configuration describes a buildable network
+// within the bounds above.
 func (c Config) Validate() error {
 	if c.Family != FamilyWRN {
 		if err := c.validateFamily(); err != nil {
@@ -82,12 +106,22 @@ func (c Config) Validate() error {
 	switch {
 	case c.Family == FamilyWRN && (c.Depth < 10 || (c.Depth-4)%6 != 0):
 		return fmt.Errorf("%s: depth must be 6n+4 with n >= 1 (10, 16, 22, 28, 40, ...)", c.Name())
+	case c.Family == FamilyWRN && c.Depth > MaxDepth:
+		return fmt.Errorf("%s: depth %d is over the limit of %d", c.Name(), c.Depth, MaxDepth)
 	case c.Family == FamilyWRN && c.Width < 1:
 		return fmt.Errorf("%s: width must be >= 1", c.Name())
+	case c.Family == FamilyWRN && c.Width > MaxWidth:
+		return fmt.Errorf("%s: width %d is over the limit of %d", c.Name(), c.Width, MaxWidth)
 	case c.NumClasses < 2:
 		return fmt.Errorf("%s: need at least 2 classes, got %d", c.Name(), c.NumClasses)
+	case c.NumClasses > MaxClasses:
+		return fmt.Errorf("%s: %d classes is over the limit of %d", c.Name(), c.NumClasses, MaxClasses)
 	case c.InputSize < 4:
 		return fmt.Errorf("%s: input size %d too small (need >= 4)", c.Name(), c.InputSize)
+	case c.InputSize > MaxInputSize:
+		return fmt.Errorf("%s: input size %d is over the limit of %d", c.Name(), c.InputSize, MaxInputSize)
+	case c.Channels > MaxChannels:
+		return fmt.Errorf("%s: %d input channels is over the limit of %d", c.Name(), c.Channels, MaxChannels)
 	case c.Channels < 1 || len(c.Mean) != c.Channels || len(c.Std) != c.Channels:
 		return fmt.Errorf("%s: normalisation needs one mean and std per channel (%d channels, %d means, %d stds)",
 			c.Name(), c.Channels, len(c.Mean), len(c.Std))
@@ -193,6 +227,22 @@ func (c Config) Variables() []VarSpec {
 		VarSpec{"/head/fc/weights", []int{w[3], c.NumClasses}, KindDenseW},
 		VarSpec{"/head/fc/bias", []int{c.NumClasses}, KindDenseB})
 	return vs
+}
+
+// numVariables is len(c.Variables()), computed without listing them for a
+// WRN, whose depth a name alone can make huge: 1 stem kernel, 10 variables
+// per block (two batch norms of 4 and two kernels), a shortcut kernel where
+// a block changes width or stride (the first block of groups 2 and 3, and
+// of group 1 when k > 1), and 6 in the head.
+func (c Config) numVariables() int {
+	if c.Family != FamilyWRN {
+		return len(c.Variables())
+	}
+	shortcuts := 2
+	if c.Width != 1 {
+		shortcuts++
+	}
+	return 1 + 30*c.BlocksPerGroup() + shortcuts + 6
 }
 
 // NumParams counts the trainable parameters.

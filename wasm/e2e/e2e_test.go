@@ -210,11 +210,18 @@ func (p *page) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
-// wait polls a JavaScript predicate until it holds.
+// generous stretches a limit measured on a quiet machine: CI runs on
+// whatever machine is free, and a loaded one (load average 12) is many times
+// slower. Every wait polls for its event, so a longer limit costs nothing
+// when things work; it only delays the report of a real failure.
+func generous(d time.Duration) time.Duration { return max(5*d, 2*time.Minute) }
+
+// wait polls a JavaScript predicate until it holds, for up to
+// generous(timeout).
 func (p *page) wait(what, expr string, timeout time.Duration) {
 	p.t.Helper()
 	if _, err := chromedp.Run(p.ctx, chromedp.Poll[chromedp.Void](expr,
-		chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(timeout))); err != nil {
+		chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(generous(timeout)))); err != nil {
 		p.shot("failure")
 		p.t.Fatalf("waiting for %s (%s): %v; status: %q", what, expr, err, p.text("#status"))
 	}
@@ -296,7 +303,7 @@ func browserSession(t *testing.T, timeout time.Duration) (p *page, base string, 
 	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(cancel)
-	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
+	ctx, cancelTimeout := context.WithTimeout(ctx, generous(timeout))
 	t.Cleanup(cancelTimeout)
 
 	var mu sync.Mutex

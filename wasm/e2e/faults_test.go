@@ -90,7 +90,7 @@ func sessionWithSite(t *testing.T, timeout time.Duration, prepare func(*testing.
 	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(cancel)
-	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
+	ctx, cancelTimeout := context.WithTimeout(ctx, generous(timeout))
 	t.Cleanup(cancelTimeout)
 	var mu sync.Mutex
 	var problems []string

@@ -60,7 +60,7 @@ func artServe(t *testing.T, art, dir string) string {
 		go func() { cmd.Wait(); close(done) }()
 		select {
 		case <-done:
-		case <-time.After(10 * time.Second):
+		case <-time.After(generous(10 * time.Second)):
 			cmd.Process.Kill()
 		}
 	})
@@ -125,13 +125,14 @@ func TestSiteHasNoBrokenLinks(t *testing.T) {
 	defer cancelAlloc()
 	ctx, cancel := chromedp.NewContext(actx)
 	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 10*time.Minute)
+	ctx, cancelTimeout := context.WithTimeout(ctx, generous(10*time.Minute))
 	defer cancelTimeout()
 
 	var mu sync.Mutex
 	var problems []string
 	current := ""
 	requests := map[network.RequestID]string{}
+	inFlight := map[network.RequestID]bool{}
 	report := func(format string, args ...any) {
 		problems = append(problems, current+": "+strings.TrimSpace(fmt.Sprintf(format, args...)))
 	}
@@ -151,11 +152,15 @@ func TestSiteHasNoBrokenLinks(t *testing.T) {
 			}
 		case *network.EventRequestWillBeSent:
 			requests[e.RequestID] = e.Request.URL
+			inFlight[e.RequestID] = true
+		case *network.EventLoadingFinished:
+			delete(inFlight, e.RequestID)
 		case *network.EventResponseReceived:
 			if e.Response.Status >= 400 {
 				report("HTTP %d for %s", e.Response.Status, e.Response.URL)
 			}
 		case *network.EventLoadingFailed:
+			delete(inFlight, e.RequestID)
 			// Requests cut short by leaving the page are not failures.
 			if e.ErrorText != "net::ERR_ABORTED" || e.BlockedReason != "" {
 				report("request failed (%s %s): %s", e.ErrorText, e.BlockedReason, requests[e.RequestID])
@@ -205,7 +210,7 @@ func TestSiteHasNoBrokenLinks(t *testing.T) {
 			ready = `document.querySelector('#app[data-ready]') !== null || document.body.dataset.bootFailed !== undefined`
 		}
 		if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](ready,
-			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(90*time.Second))); err != nil {
+			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(generous(90*time.Second)))); err != nil {
 			t.Fatalf("%s did not finish loading: %v", p, err)
 		}
 		if p == "demo.html" {
@@ -238,8 +243,21 @@ func TestSiteHasNoBrokenLinks(t *testing.T) {
 			}
 		}
 	}
-	// Give late requests of the last page a moment, then stop listening.
-	time.Sleep(300 * time.Millisecond)
+	// Wait for the last page's late requests to finish or fail (their
+	// events, not a fixed pause, which a loaded machine outlasts), then
+	// stop listening.
+	for deadline := time.Now().Add(generous(10 * time.Second)); ; time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		n := len(inFlight)
+		mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Logf("%d requests of the last page still in flight", n)
+			break
+		}
+	}
 	mu.Lock()
 	for _, pr := range problems {
 		t.Errorf("browser: %s", pr)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -342,6 +343,54 @@ func TestCheckCheckpointRejectsWhatLoadCheckpointRejects(t *testing.T) {
 	if err := CheckCheckpoint([]byte("junk")); err == nil {
 		t.Error("junk passed")
 	}
+}
+
+// The browser's checkpoint check is the native loader's: metadata asking
+// for a huge input or network over valid weights, or a weight that is not
+// finite, is refused, and LoadCheckpoint refuses the same files.
+func TestCheckCheckpointRefusesHostileMetadataAndNonFiniteWeights(t *testing.T) {
+	e := newEngine(t)
+	m, err := e.AddUntrained("WRN-10-1", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		edit func(*checkpoint.Checkpoint)
+		want string
+	}{
+		{func(ck *checkpoint.Checkpoint) { ck.Meta.Arch.InputSize = 100000 }, "input size 100000 is over the limit"},
+		{func(ck *checkpoint.Checkpoint) {
+			ck.Meta.Arch.Name, ck.Meta.Arch.Depth = "WRN-6000000004-1", 6000000004
+		}, "over the limit"},
+		{func(ck *checkpoint.Checkpoint) { ck.Meta.Arch.Name, ck.Meta.Arch.Depth = "WRN-994-1", 994 }, "it needs 4959 tensors"},
+		{func(ck *checkpoint.Checkpoint) {
+			ck.Tensors[3] = checkpoint.NewFloat32(ck.Tensors[3].Name, ck.Tensors[3].Shape, nanLike(ck.Tensors[3]))
+		}, "the weights are not finite"},
+	} {
+		ck, err := m.Net.Checkpoint(checkpoint.Meta{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc.edit(ck)
+		var buf bytes.Buffer
+		if err := checkpoint.Write(&buf, ck); err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckCheckpoint(buf.Bytes()); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("CheckCheckpoint: %v, want an error containing %q", err, tc.want)
+		}
+		if _, err := e.LoadCheckpoint("hostile", buf.Bytes()); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("LoadCheckpoint: %v, want an error containing %q", err, tc.want)
+		}
+	}
+}
+
+// nanLike is a tensor's values with the first one NaN.
+func nanLike(t *checkpoint.Tensor) []float32 {
+	v, _ := t.Float32s()
+	v = append([]float32(nil), v...)
+	v[0] = float32(math.NaN())
+	return v
 }
 
 func TestAttackRunsOnEveryMethod(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"syscall/js"
 	"time"
 
+	"github.com/artrobust/art/shared/nanjson"
 	"github.com/artrobust/art/wasm/engine"
 	"github.com/artrobust/art/wasm/jsutil"
 	"github.com/artrobust/art/wasm/protocol"
@@ -72,8 +73,10 @@ type checkpointFile struct {
 	data []byte
 }
 
+// post sends a response to the page; a number in it that is not finite
+// (a metric of a card) is sent as null rather than losing the response.
 func post(r protocol.Response) {
-	b, err := json.Marshal(r)
+	b, err := nanjson.Marshal(r)
 	if err != nil {
 		b, _ = json.Marshal(protocol.Response{ID: r.ID, Kind: protocol.KindError, Error: "engine: " + err.Error()})
 	}
