@@ -78,6 +78,8 @@ var flagRanges = map[string]flagRange{
 	"momentum": {max: 1, maxOpen: true}, "weight-decay": {max: 1}, "head-lr-factor": {max: 1e6},
 	"nan-lr-factor": {min: 0, minOpen: true, max: 1, maxOpen: true},
 	"beta":          {min: 0, minOpen: true, max: maxFloat},
+	"adam-beta1":    {max: 1, maxOpen: true}, "adam-beta2": {max: 1, maxOpen: true},
+	"adam-eps": {min: 0, minOpen: true, max: 1}, "ig-approx": {min: 1, max: 10_000},
 	// floats: augmentation, thresholds, noise
 	"jitter": {max: 1}, "rotate": {max: 180}, "translate": {max: maxPixels}, "project": {max: 0.5},
 	"threshold": {max: 1}, "sigma": {max: 1000}, "gradshap-sigma": {max: 1000}, "sens-radius": {max: 1},
