@@ -6,7 +6,6 @@ import (
 
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
-	gmodel "github.com/gomlx/gomlx/ml/model"
 )
 
 // Optimizer is the update rule of a training step.
@@ -170,17 +169,7 @@ func (t *Trainer) update(loss, lr *graph.Node) {
 func (t *Trainer) adam(loss, lr *graph.Node) {
 	c := t.Config
 	g := loss.Graph()
-	var vars []*gmodel.Variable
-	var nodes []*graph.Node
-	for _, spec := range t.Net.Config.Variables() {
-		if !spec.Kind.Trainable() {
-			continue
-		}
-		v := t.Net.Store.GetVariable(spec.Path)
-		vars = append(vars, v)
-		nodes = append(nodes, v.NodeValue(g))
-	}
-	grads := graph.Gradient(loss, nodes...)
+	vars, nodes, grads := t.trainableGradients(loss)
 	stepVar := t.Net.Store.GetVariable(adamStepPath)
 	step := graph.AddScalar(stepVar.NodeValue(g), 1)
 	stepVar.SetNodeValue(step)

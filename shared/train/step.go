@@ -279,6 +279,22 @@ func (t *Trainer) artAttack(x, y, noise *graph.Node, soft, relu model.Pass) *gra
 	return adv
 }
 
+// trainableGradients returns the model's trainable variables, their values
+// in loss's graph and the gradients of loss with respect to them, the
+// common start of every optimiser's update.
+func (t *Trainer) trainableGradients(loss *graph.Node) (vars []*gmodel.Variable, nodes, grads []*graph.Node) {
+	g := loss.Graph()
+	for _, spec := range t.Net.Config.Variables() {
+		if !spec.Kind.Trainable() {
+			continue
+		}
+		v := t.Net.Store.GetVariable(spec.Path)
+		vars = append(vars, v)
+		nodes = append(nodes, v.NodeValue(g))
+	}
+	return vars, nodes, graph.Gradient(loss, nodes...)
+}
+
 // sgd applies SGD with momentum and weight decay (PyTorch's formulation,
 // Nesterov optional) to every trainable variable:
 //
@@ -288,17 +304,7 @@ func (t *Trainer) artAttack(x, y, noise *graph.Node, soft, relu model.Pass) *gra
 func (t *Trainer) sgd(loss, lr *graph.Node) {
 	c := t.Config
 	g := loss.Graph()
-	var vars []*gmodel.Variable
-	var nodes []*graph.Node
-	for _, spec := range t.Net.Config.Variables() {
-		if !spec.Kind.Trainable() {
-			continue
-		}
-		v := t.Net.Store.GetVariable(spec.Path)
-		vars = append(vars, v)
-		nodes = append(nodes, v.NodeValue(g))
-	}
-	grads := graph.Gradient(loss, nodes...)
+	vars, nodes, grads := t.trainableGradients(loss)
 	lr = graph.ConvertDType(lr, nodes[0].DType())
 	for i, v := range vars {
 		w := nodes[i]
